@@ -1,0 +1,66 @@
+"""Records, topology, settings, errors and time helpers every package shares."""
+
+from twinrca.core.errors import (
+    BrokerUnavailable,
+    ConfigError,
+    ModelError,
+    NotFound,
+    SchemaMismatch,
+    ServiceUnavailable,
+    StoreError,
+    StoreUnavailable,
+    TwinRCAError,
+    ValidationError,
+)
+from twinrca.core.records import (
+    Alarm,
+    AlarmState,
+    AlarmType,
+    Incident,
+    IncidentState,
+    KpiSample,
+    LogEvent,
+    PerceivedSeverity,
+    Remediation,
+    RootCauseCandidate,
+    dedup_key,
+)
+from twinrca.core.settings import KafkaSettings, Settings, StoreSettings, TwinSettings, load_settings
+from twinrca.core.timeutil import parse_time, to_epoch_s, utc, utcnow
+from twinrca.core.topology import Element, ElementKind, Topology
+
+__all__ = [
+    "Alarm",
+    "AlarmState",
+    "AlarmType",
+    "BrokerUnavailable",
+    "ConfigError",
+    "Element",
+    "ElementKind",
+    "Incident",
+    "IncidentState",
+    "KafkaSettings",
+    "KpiSample",
+    "LogEvent",
+    "ModelError",
+    "NotFound",
+    "PerceivedSeverity",
+    "Remediation",
+    "RootCauseCandidate",
+    "SchemaMismatch",
+    "ServiceUnavailable",
+    "Settings",
+    "StoreError",
+    "StoreSettings",
+    "StoreUnavailable",
+    "Topology",
+    "TwinRCAError",
+    "TwinSettings",
+    "ValidationError",
+    "dedup_key",
+    "load_settings",
+    "parse_time",
+    "to_epoch_s",
+    "utc",
+    "utcnow",
+]

@@ -1,0 +1,109 @@
+"""Settings: ``TWINRCA_*`` environment variables over an optional TOML file.
+
+Precedence: keyword arguments > environment (``TWINRCA_DATABASE_URL``...) > the TOML file
+named by ``TWINRCA_CONFIG`` (default ``./twinrca.toml`` when present) > defaults.
+Nested groups use ``__`` in environment names (``TWINRCA_KAFKA__BOOTSTRAP=...``).
+Library code never reads settings; the composition root (CLI, service) builds one
+:class:`Settings` and passes explicit arguments down.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["KafkaSettings", "Settings", "StoreSettings", "TwinSettings", "load_settings"]
+
+
+class KafkaSettings(BaseModel):
+    model_config = {"frozen": True}
+    bootstrap: str = "127.0.0.1:19092"
+    group_id: str = "twinrca-ingest"
+    topic_prefix: str = "twinrca."
+    security_protocol: str = "PLAINTEXT"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    client_timeout_s: float = 10.0
+
+
+class StoreSettings(BaseModel):
+    model_config = {"frozen": True}
+    backend: Literal["embedded", "timescaledb", "postgres"] = "embedded"
+    url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:15433/postgres")
+    embedded_path: Path = Path("var/twinrca.duckdb")
+    pool_min: int = 1
+    pool_max: int = 8
+    connect_timeout_s: float = 5.0
+
+
+class TwinSettings(BaseModel):
+    model_config = {"frozen": True}
+    engine: Literal["numba", "numpy"] = "numba"
+    step_minutes: int = 15
+    threads: int | None = None
+
+
+class Settings(BaseSettings):
+    """The one settings object of a process (frozen)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TWINRCA_",
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="ignore",
+    )
+
+    tenant: str = "default"
+    data_dir: Path = Path("var")
+    log_level: str = "INFO"
+    log_json: bool = True
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    twin: TwinSettings = Field(default_factory=TwinSettings)
+    api_host: str = "127.0.0.1"
+    api_port: int = 8750
+    webhook_secret: SecretStr = SecretStr("change-me")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("TWINRCA_CONFIG", "twinrca.toml"))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning pydantic's errors into a :class:`ConfigError`."""
+    from pydantic import ValidationError as PydanticValidationError
+
+    from twinrca.core.errors import ConfigError
+
+    config = os.environ.get("TWINRCA_CONFIG")
+    if config and not Path(config).is_file():
+        raise ConfigError(f"TWINRCA_CONFIG names {config!r}, which does not exist",
+                          hint="point TWINRCA_CONFIG at a TOML file or unset it")
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except PydanticValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}",
+                          hint="check the TWINRCA_* environment variables and the TOML file") from exc

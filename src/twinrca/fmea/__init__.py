@@ -1,0 +1,1 @@
+"""TwinRCA fmea package."""

@@ -1,0 +1,1 @@
+"""TwinRCA predict package."""

@@ -1,0 +1,1 @@
+"""TwinRCA twin_replay package."""
