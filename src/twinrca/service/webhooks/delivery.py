@@ -1,0 +1,146 @@
+"""Webhook delivery from a transactional outbox, with retries and backoff.
+
+An alert is first written to the store's outbox in the same transaction as the
+incident change that caused it; a :class:`Deliverer` then claims due rows and POSTs
+them. Each target's documented answer decides what happens next:
+
+- 2xx: delivered (done);
+- 408, 429 and 5xx, timeouts and connection errors: retried with exponential backoff
+  and full jitter (``Retry-After`` honoured), until ``max_attempts``;
+- other 4xx: the target refuses the body for good (PagerDuty 400): marked failed, not
+  retried, logged with the response text.
+
+Every request carries ``Idempotency-Key`` (the outbox id) and, for the generic format,
+an HMAC signature with a timestamp, so a retried delivery is recognisable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import httpx
+
+from twinrca.service.webhooks.formats import sign_generic
+
+__all__ = ["DeliveryResult", "Deliverer", "Outbox", "OutboxItem", "backoff_s", "classify"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One pending webhook request."""
+
+    item_id: int
+    url: str
+    body: dict[str, Any]
+    fmt: str
+    attempts: int = 0
+    secret: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    dedup_key: str = ""
+
+
+class Outbox(Protocol):
+    def outbox_claim(self, limit: int) -> list[OutboxItem]: ...
+    def outbox_done(self, item_id: int, *, status: str, detail: str = "") -> None: ...
+    def outbox_retry(self, item_id: int, next_attempt_at: datetime, error: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def classify(status: int | None) -> str:
+    """``done``, ``retry`` or ``fail`` for an HTTP status (None = no response)."""
+    if status is None or status in (408, 425, 429) or status >= 500:
+        return "retry"
+    if 200 <= status < 300:
+        return "done"
+    return "fail"
+
+
+def backoff_s(attempt: int, *, base: float = 1.0, cap: float = 300.0, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**attempt))."""
+    r = rng or random
+    return r.uniform(0.0, min(cap, base * (2.0**attempt)))
+
+
+class Deliverer:
+    """Claims due outbox rows and delivers them; call :meth:`run_once` in a loop."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        *,
+        client: httpx.Client | None = None,
+        timeout_s: float = 10.0,
+        max_attempts: int = 12,
+        base_backoff_s: float = 1.0,
+        max_backoff_s: float = 300.0,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._outbox = outbox
+        self._client = client or httpx.Client(timeout=timeout_s)
+        self._max_attempts = max_attempts
+        self._base = base_backoff_s
+        self._cap = max_backoff_s
+        self._clock = clock
+        self._rng = rng or random.Random()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def run_once(self, limit: int = 100) -> DeliveryResult:
+        delivered = retried = failed = 0
+        for item in self._outbox.outbox_claim(limit):
+            outcome, detail, retry_after = self._send(item)
+            if outcome == "done":
+                self._outbox.outbox_done(item.item_id, status="delivered", detail=detail)
+                delivered += 1
+            elif outcome == "retry" and item.attempts + 1 < self._max_attempts:
+                wait = max(retry_after or 0.0, backoff_s(item.attempts, base=self._base, cap=self._cap,
+                                                         rng=self._rng))
+                when = datetime.fromtimestamp(self._clock(), UTC) + timedelta(seconds=wait)
+                self._outbox.outbox_retry(item.item_id, when, detail)
+                retried += 1
+            else:
+                log.warning("webhook %s to %s failed for good: %s", item.item_id, item.url, detail)
+                self._outbox.outbox_done(item.item_id, status="failed", detail=detail)
+                failed += 1
+        return DeliveryResult(delivered, retried, failed)
+
+    def _send(self, item: OutboxItem) -> tuple[str, str, float | None]:
+        body = json.dumps(item.body, separators=(",", ":"), default=str).encode()
+        headers = {"Content-Type": "application/json", "Idempotency-Key": str(item.item_id),
+                   "User-Agent": "TwinRCA-webhook/1", **item.headers}
+        if item.secret and item.fmt == "generic":
+            headers["X-TwinRCA-Signature"] = sign_generic(body, item.secret, int(self._clock()))
+        try:
+            resp = self._client.post(item.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            log.debug("webhook %s attempt %s: %s", item.item_id, item.attempts + 1, exc)
+            return "retry", f"{type(exc).__name__}: {exc}", None
+        outcome = classify(resp.status_code)
+        return outcome, f"HTTP {resp.status_code}: {resp.text[:300]}", _retry_after(resp)
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return min(float(value), 3600.0)
+    except ValueError:
+        return None
