@@ -1,0 +1,178 @@
+"""Second pass over Drain clusters: keep constant words that Drain turned into ``<*>``.
+
+Drain merges two messages when enough of their tokens agree, so ``cupsd startup
+succeeded`` and ``cupsd shutdown succeeded`` end in one cluster ``cupsd <*>
+succeeded``. This module records, for each cluster, which distinct (masked) token
+sequences it holds and decides per wildcard position whether it is a variable or a
+small set of constant words:
+
+* **few classes** — every value at the position is a word (no digit outside a
+  wildcard, not a bare ``<*>``) and the values fall into at most ``max_classes``
+  classes (:func:`value_classes`: ``user=root`` and ``user=guest`` are one class,
+  ``chdir(<*>)`` and ``chdir(pwd)`` are one class);
+* **co-variation** — two such word positions whose values determine each other
+  one-to-one (``Bye Bye [preauth]`` vs ``disconnected by user``) are constant
+  text, since independent variables rarely move in lock-step.
+
+The idea is the position-variability heuristic of Brain (Yu et al., 2023) in a
+form that needs no per-system threshold. Everything here is pure data: the
+template miner owns the Drain tree and calls :meth:`ClusterStats.observe` and
+:meth:`ClusterStats.render`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import combinations
+
+from twinrca.ingest.masking import WILDCARD
+
+__all__ = ["ClusterStats", "SplitRules", "value_classes"]
+
+_DIGIT = re.compile(r"\d")
+
+
+@dataclass(frozen=True, slots=True)
+class SplitRules:
+    """Limits of the second pass (one set of defaults for every log system)."""
+
+    max_classes: int = 3
+    covary_max_values: int = 8
+    max_values: int = 16
+    max_variants: int = 512
+
+
+def _generalisations(token: str) -> set[str]:
+    out = {token} if WILDCARD in token else set()
+    key, sep, _ = token.partition("=")
+    if sep and key:
+        out.add(f"{key}={WILDCARD}")
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _pattern(general: str) -> re.Pattern[str]:
+    return re.compile(".*?".join(re.escape(part) for part in general.split(WILDCARD)), re.S)
+
+
+def _static_len(general: str) -> int:
+    return len(general) - len(WILDCARD) * general.count(WILDCARD)
+
+
+def value_classes(values: set[str]) -> dict[str, str]:
+    """Map each word value at one position to the text of its class.
+
+    A value joins the class of the most general pattern that covers it: a partly
+    masked value covers the words it could have been (``chdir(<*>)`` covers
+    ``chdir(pwd)``, ``(<*>)`` covers ``()``) and ``key=value`` is covered by
+    ``key=<*>``. A word that no pattern covers is its own class.
+    """
+    patterns = sorted({g for v in values for g in _generalisations(v)})
+    out = {}
+    for value in values:
+        covering = [g for g in patterns if _pattern(g).fullmatch(value)]
+        out[value] = min(covering, key=lambda g: (_static_len(g), g)) if covering else value
+    return out
+
+
+def _is_word(token: str) -> bool:
+    """A token that may be constant text: no digit outside wildcards, not a bare wildcard."""
+    return token != WILDCARD and not _DIGIT.search(token.replace(WILDCARD, ""))
+
+
+@dataclass(slots=True)
+class ClusterStats:
+    """Distinct values per token position of one Drain cluster, bounded in size.
+
+    ``values[p]`` is the set of tokens seen at position ``p``, or ``None`` once it
+    exceeded ``rules.max_values`` or held a non-word (the position is a variable).
+    ``variants`` keeps the distinct token tuples projected on the word positions
+    (others replaced by ``<*>``), which the co-variation rule needs.
+    """
+
+    values: list[set[str] | None]
+    variants: set[tuple[str, ...]] = field(default_factory=set)
+    _split: tuple[dict[int, dict[str, str]], frozenset[int]] | None = None
+
+    @classmethod
+    def new(cls, length: int) -> ClusterStats:
+        return cls(values=[set() for _ in range(length)])
+
+    def observe(self, tokens: list[str], rules: SplitRules) -> bool:
+        """Record one message; True when the statistics changed."""
+        changed = False
+        for p, token in enumerate(tokens):
+            seen = self.values[p]
+            if seen is None or token in seen:
+                continue
+            changed = True
+            if len(seen) >= rules.max_values or not _is_word(token):
+                self.values[p] = None
+                self.variants = {self._project(v) for v in self.variants}
+            else:
+                seen.add(token)
+        variant = self._project(tuple(tokens))
+        if variant not in self.variants and len(self.variants) < rules.max_variants:
+            self.variants.add(variant)
+            changed = True
+        if changed:
+            self._split = None
+        return changed
+
+    def _project(self, tokens: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(WILDCARD if self.values[p] is None else t for p, t in enumerate(tokens))
+
+    def split_positions(
+        self, rules: SplitRules
+    ) -> tuple[dict[int, dict[str, str]], frozenset[int]]:
+        """({position: {value: class text}} of class splits, positions split by value)."""
+        if self._split is None:
+            self._split = (self._by_class(rules), self._by_covariation(rules))
+        return self._split
+
+    def _word_positions(self, limit: int) -> list[int]:
+        return [p for p, v in enumerate(self.values) if v is not None and 2 <= len(v) <= limit]
+
+    def _by_class(self, rules: SplitRules) -> dict[int, dict[str, str]]:
+        found = {}
+        for p in self._word_positions(rules.max_values):
+            classes = value_classes(self.values[p] or set())
+            if 2 <= len(set(classes.values())) <= rules.max_classes:
+                found[p] = classes
+        return found
+
+    def _by_covariation(self, rules: SplitRules) -> frozenset[int]:
+        found: set[int] = set()
+        for a, b in combinations(self._word_positions(rules.covary_max_values), 2):
+            pairs = {(v[a], v[b]) for v in self.variants}
+            if len(pairs) == len({x for x, _ in pairs}) == len({y for _, y in pairs}):
+                found.update((a, b))
+        return frozenset(found)
+
+    def render(self, template: tuple[str, ...], tokens: list[str], rules: SplitRules) -> str:
+        """The final template of one message of this cluster."""
+        by_class, by_value = self.split_positions(rules)
+        out = []
+        for p, word in enumerate(template):
+            if word != WILDCARD or p >= len(tokens):
+                out.append(word)
+            elif p in by_value:
+                out.append(tokens[p])
+            elif p in by_class:
+                out.append(by_class[p].get(tokens[p], WILDCARD))
+            else:
+                out.append(WILDCARD)
+        return " ".join(out)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "values": [None if v is None else sorted(v) for v in self.values],
+            "variants": sorted(list(v) for v in self.variants),
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, list]) -> ClusterStats:
+        values = [None if v is None else set(v) for v in doc["values"]]
+        return cls(values=values, variants={tuple(v) for v in doc["variants"]})

@@ -1,0 +1,134 @@
+"""General masking of variable parts of log messages (no per-system settings).
+
+Each rule is a regular expression whose matches are replaced by the wildcard ``<*>``.
+The rules run in order, most specific first (a URL before a path, a MAC before a
+time of day, an IP address with its port before a bare number), so that one
+variable becomes one wildcard. The rules only look at the *shape* of a value:
+digits, hex runs, separators; they know nothing about any particular system.
+
+After the regular expressions, :func:`mask_tokens` turns every whitespace token
+that still holds a digit into ``<*>`` when it looks like an identifier rather than
+a word (``blk_-123``, ``R02-M1-N0``, ``0x1f``, ``core.3456``); tokens such as
+``ssh2`` or ``jk2_init()`` are kept, a digit alone is not enough to call a word a
+variable. See :func:`is_variable_token`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "WILDCARD",
+    "MaskRule",
+    "default_rules",
+    "is_variable_token",
+    "mask",
+    "mask_tokens",
+]
+
+WILDCARD = "<*>"
+
+
+@dataclass(frozen=True, slots=True)
+class MaskRule:
+    """One masking rule: a name (for tests and debugging) and a compiled pattern."""
+
+    name: str
+    pattern: re.Pattern[str]
+
+
+_B = r"(?<![\w.\-])"  # left boundary: not inside a word, number or dotted name
+_E = r"(?![\w\-]|\.\w)"  # right boundary: a trailing full stop is allowed
+_HEX4 = r"[0-9A-Fa-f]{1,4}"
+_IPV4 = r"(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}"
+_IPV6 = (
+    rf"(?:(?:{_HEX4}:){{7}}{_HEX4}"
+    rf"|(?:{_HEX4}:){{1,7}}:(?:{_HEX4}(?::{_HEX4}){{0,6}})?"
+    rf"|::(?:{_HEX4}(?::{_HEX4}){{0,6}})?)"
+)
+
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?"
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
+_TLD = r"(?:com|net|org|edu|gov|mil|info|biz|local|lan|localdomain|arpa|[a-z]{2})"
+
+_RULES: tuple[tuple[str, str], ...] = (
+    ("url", r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>]+"),
+    ("email", rf"{_B}[\w.+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+{_E}"),
+    ("uuid", r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"),
+    ("hex_bytes", r"(?<![\w:\-])(?:[0-9A-Fa-f]{2}[:\-]){3,}[0-9A-Fa-f]{2}(?![\w:\-])"),
+    (
+        "datetime",
+        r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[T\s\-_]\d{1,2}[:.]\d{2}[:.]\d{2}"
+        r"(?:[.,]\d+)?(?:Z|[+\-]\d{2}:?\d{2})?)?\b",
+    ),
+    (
+        "calendar",
+        rf"\b(?:{_DAY}\s+)?{_MONTH}\s+\d{{1,2}},?(?:\s+\d{{4}})?(?:\s+{_CLOCK})"
+        rf"(?:\s+[A-Z]{{3,4}})??(?:\s+\d{{4}})?\b",
+    ),
+    ("time", r"(?<![\w:])\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?![\w:])"),
+    ("ipv4_port", rf"(?<![\w.])/?{_IPV4}(?::\d{{1,5}})?(?![\w.]|\.\d)"),
+    ("ipv6", rf"(?<![\w:]){_IPV6}(?:%\w+)?(?![\w:])"),
+    ("host_port", r"(?<![\w.\-:])[A-Za-z][\w\-]*(?:\.[\w\-]+)+:\d{1,5}\b"),
+    ("hostname", rf"(?<![\w.\-@/])(?:[A-Za-z0-9](?:[\w\-]*[A-Za-z0-9])?\.)+{_TLD}(?![\w\-]|\.\w)"),
+    ("path", r"(?<![\w<>])(?:\.{0,2}/+[\w.\-+@%~#]+)+/?|(?<![\w])[A-Za-z]:\\[\w\\.\-]+"),
+    ("hex", r"\b0[xX][0-9A-Fa-f]+\b"),
+    ("number", r"(?<![A-Za-z\d])[-+]?\d+(?:[.,]\d+)*(?:[eE][-+]?\d+)?(?![A-Za-z\d])"),
+)
+
+
+def default_rules() -> tuple[MaskRule, ...]:
+    """The built-in masking rules, in the order they are applied."""
+    return tuple(MaskRule(name, re.compile(pattern)) for name, pattern in _RULES)
+
+
+_DEFAULT = default_rules()
+_HEXRUN = re.compile(r"^[0-9A-Fa-f]{6,}$")
+_HAS_DIGIT = re.compile(r"\d")
+_ALPHA_RUN = re.compile(r"[A-Za-z]{3,}")
+
+
+def is_variable_token(token: str) -> bool:
+    """True when a whitespace token that survived the rules still looks like a value.
+
+    Wildcards already in the token are ignored. A token is a value when what is left
+    has a digit and is either a long hex run, or has no run of three letters
+    (``R02-M1-N0``, ``a1b2``), or is mostly digits (``core.3456``). Words
+    with a version digit (``ssh2``, ``jk2_init()``, ``IPv6``) are not values.
+    """
+    if token == WILDCARD:
+        return False
+    core = token.replace(WILDCARD, "")
+    if not _HAS_DIGIT.search(core):
+        return False
+    core = core.strip("()[]{}<>,;:'\"")
+    if _HEXRUN.match(core) or not _ALPHA_RUN.search(core):
+        return True
+    digits = sum(ch.isdigit() for ch in core)
+    return digits >= 4 and digits * 2 >= len(core) - 2
+
+
+def mask_tokens(text: str) -> str:
+    """Replace value-like whitespace tokens (see :func:`is_variable_token`) by ``<*>``
+    and collapse a run of one repeated token holding a wildcard (a list of values,
+    ``blk_<*> blk_<*> blk_<*>``) into one token."""
+    out: list[str] = []
+    for token in text.split():
+        word = WILDCARD if is_variable_token(token) else token
+        if out and word == out[-1] and WILDCARD in word:
+            continue
+        out.append(word)
+    return " ".join(out)
+
+
+def mask(text: str, rules: tuple[MaskRule, ...] = _DEFAULT, *, tokens: bool = True) -> str:
+    """Mask the variable parts of one log message with ``<*>``.
+
+    Applies ``rules`` in order, then (when ``tokens``) :func:`mask_tokens`. The
+    result has single spaces between tokens.
+    """
+    for rule in rules:
+        text = rule.pattern.sub(WILDCARD, text)
+    return mask_tokens(text) if tokens else " ".join(text.split())
