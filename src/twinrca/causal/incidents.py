@@ -109,8 +109,8 @@ def _finish(group_id: int, g: dict, raised: pd.DataFrame, topology: Topology) ->
     root_rows = tuple(r for r in rows if raised.at[r, "managed_object"] == root)
     return AlarmGroup(
         group_id=group_id,
-        start=g["first"].to_pydatetime(),
-        end=g["last"].to_pydatetime(),
+        start=g["first"].to_pydatetime(warn=False),
+        end=g["last"].to_pydatetime(warn=False),
         rows=rows,
         elements=tuple(sorted(g["elements"])),
         root_element=root,

@@ -169,7 +169,9 @@ class RemediationAction:
     side_effect_outage_min: float = 0.0
     requires: Mapping[str, object] = field(default_factory=dict)
 
-    def applicable(self, attrs: Mapping[str, object], kind: ElementKind | str | None = None) -> bool:
+    def applicable(
+        self, attrs: Mapping[str, object], kind: ElementKind | str | None = None
+    ) -> bool:
         """Whether the action can act on an element with these attributes."""
         if kind is not None and ElementKind(kind) not in self.applies_to:
             return False
@@ -179,8 +181,9 @@ class RemediationAction:
 class Catalogue:
     """Failure modes and remediation actions, looked up by id and element kind."""
 
-    def __init__(self, modes: list[FailureMode], actions: list[RemediationAction],
-                 version: str = "1") -> None:
+    def __init__(
+        self, modes: list[FailureMode], actions: list[RemediationAction], version: str = "1"
+    ) -> None:
         self.version = version
         self._modes = {m.id: m for m in modes}
         self._actions = {a.id: a for a in actions}
@@ -209,7 +212,9 @@ class Catalogue:
         try:
             return self._modes[mode_id]
         except KeyError:
-            raise NotFound(f"no failure mode {mode_id!r}", hint="see `load_catalogue().modes`") from None
+            raise NotFound(
+                f"no failure mode {mode_id!r}", hint="see `load_catalogue().modes`"
+            ) from None
 
     def action(self, action_id: str) -> RemediationAction:
         try:
@@ -240,13 +245,21 @@ class Catalogue:
         """One row per mode with the FMEA columns (ratings kept plain)."""
         rows = [
             {
-                "id": m.id, "name": m.name, "category": m.category,
-                "element_kind": str(m.element_kind), "severity": m.severity,
-                "occurrence": m.occurrence, "detection": m.detection,
-                "causes": "; ".join(m.causes), "effects": m.effects,
+                "id": m.id,
+                "name": m.name,
+                "category": m.category,
+                "element_kind": str(m.element_kind),
+                "severity": m.severity,
+                "occurrence": m.occurrence,
+                "detection": m.detection,
+                "causes": "; ".join(m.causes),
+                "effects": m.effects,
                 "controls": "; ".join(m.controls),
-                "alarms": "; ".join(f"{a.probable_cause}/{a.specific_problem}@{a.on}" for a in m.alarms),
-                "onset": m.onset.profile, "ramp_min": m.onset.ramp_min,
+                "alarms": "; ".join(
+                    f"{a.probable_cause}/{a.specific_problem}@{a.on}" for a in m.alarms
+                ),
+                "onset": m.onset.profile,
+                "ramp_min": m.onset.ramp_min,
                 "typical_duration_min": m.duration.typical_min,
                 "remediations": "; ".join(m.remediations),
             }
@@ -292,11 +305,15 @@ def _alarm(doc: Mapping[str, Any]) -> AlarmRule:
 def _mode(doc: Mapping[str, Any]) -> FailureMode:
     effects = doc.get("kpi_effects", {})
     return FailureMode(
-        id=doc["id"], name=doc["name"], category=doc["category"],
+        id=doc["id"],
+        name=doc["name"],
+        category=doc["category"],
         element_kind=ElementKind(doc["element_kind"]),
-        severity=int(doc["severity"]), occurrence=int(doc["occurrence"]),
+        severity=int(doc["severity"]),
+        occurrence=int(doc["occurrence"]),
         detection=int(doc["detection"]),
-        causes=tuple(doc.get("causes", ())), effects=str(doc.get("effects", "")),
+        causes=tuple(doc.get("causes", ())),
+        effects=str(doc.get("effects", "")),
         controls=tuple(doc.get("controls", ())),
         alarms=tuple(_alarm(a) for a in doc.get("alarms", ())),
         root_effect=_effect(effects.get("root")),
@@ -317,11 +334,16 @@ def _mode(doc: Mapping[str, Any]) -> FailureMode:
 
 def _action(doc: Mapping[str, Any]) -> RemediationAction:
     return RemediationAction(
-        id=doc["id"], name=doc["name"], description=doc.get("description", ""),
+        id=doc["id"],
+        name=doc["name"],
+        description=doc.get("description", ""),
         applies_to=tuple(ElementKind(k) for k in doc["applies_to"]),
-        effect=doc["effect"], time_to_effect_min=float(doc["time_to_effect_min"]),
-        success_prob=float(doc["success_prob"]), residual=float(doc.get("residual", 0.0)),
-        cost=int(doc["cost"]), risk=int(doc["risk"]),
+        effect=doc["effect"],
+        time_to_effect_min=float(doc["time_to_effect_min"]),
+        success_prob=float(doc["success_prob"]),
+        residual=float(doc.get("residual", 0.0)),
+        cost=int(doc["cost"]),
+        risk=int(doc["risk"]),
         side_effect_outage_min=float(doc.get("side_effect_outage_min", 0.0)),
         requires=dict(doc.get("requires", {})),
     )
@@ -340,6 +362,9 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     except ValidationError:
         raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValidationError("bad_catalogue", f"cannot read failure-mode catalogue: {exc}",
-                              path=str(path or "<packaged>")) from exc
+        raise ValidationError(
+            "bad_catalogue",
+            f"cannot read failure-mode catalogue: {exc}",
+            path=str(path or "<packaged>"),
+        ) from exc
     return Catalogue(modes, actions, version=str(doc.get("version", "1")))

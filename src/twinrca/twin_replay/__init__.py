@@ -1,1 +1,36 @@
-"""TwinRCA twin_replay package."""
+"""The network twin: topology, demand, Numba KPI kernel (NumPy reference), failure
+injection and remediation replay, labelled scenario generation and calibration."""
+
+from twinrca.twin_replay.calibrate import CalibrationReport, calibrate_from_frame
+from twinrca.twin_replay.demand import Demand, SurgeEvent, demand_from_telemetry, generate_demand
+from twinrca.twin_replay.effects import FaultInstance, Intervention, spread_of
+from twinrca.twin_replay.generate import generate_scenario, plant_faults
+from twinrca.twin_replay.inventory import load_inventory, save_inventory_csv
+from twinrca.twin_replay.kernel import CELL_KPIS, cell_kernel, cell_reference
+from twinrca.twin_replay.network import generate_topology
+from twinrca.twin_replay.simulate import KPI_NAMES, CellParams, SimResult, TwinState, simulate
+
+__all__ = [
+    "CELL_KPIS",
+    "KPI_NAMES",
+    "CalibrationReport",
+    "CellParams",
+    "Demand",
+    "FaultInstance",
+    "Intervention",
+    "SimResult",
+    "SurgeEvent",
+    "TwinState",
+    "calibrate_from_frame",
+    "cell_kernel",
+    "cell_reference",
+    "demand_from_telemetry",
+    "generate_demand",
+    "generate_scenario",
+    "generate_topology",
+    "load_inventory",
+    "plant_faults",
+    "save_inventory_csv",
+    "simulate",
+    "spread_of",
+]

@@ -1,0 +1,279 @@
+"""Labelled scenario generator (data augmentation): EMS-like streams, tables and labels.
+
+``generate_scenario(out, cells=..., days=..., faults=..., seed=...)`` writes::
+
+    OUT/streams/kpi.jsonl       PM batches (one per element and period), core.wire.pm_batch
+    OUT/streams/alarms.jsonl    3GPP notifyNewAlarm / notifyClearedAlarm, core.wire.alarm_message
+    OUT/streams/logs.jsonl      log events, core.wire.log_message
+    OUT/streams/pm-xml/*.xml    TS 32.435 measCollecFile per period (with pm_xml=True)
+    OUT/tables/kpis.parquet     wide: time, element_id, kind, one column per KPI
+    OUT/tables/alarms.parquet   one row per alarm occurrence (raise / clear times)
+    OUT/tables/elements|feeds|neighbours.parquet, OUT/topology.json
+    OUT/labels.parquet, OUT/labels.csv   one row per planted fault
+
+``twinrca ingest files OUT/streams`` reads the streams. Same seed, same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from twinrca.core import wire
+from twinrca.core.records import LogEvent
+from twinrca.core.topology import ElementKind, Topology
+from twinrca.fmea.catalogue import Catalogue, FailureMode, load_catalogue
+from twinrca.twin_replay.demand import Demand, generate_demand
+from twinrca.twin_replay.effects import Intervention, spread_of
+from twinrca.twin_replay.network import generate_topology
+from twinrca.twin_replay.simulate import SimResult, simulate
+
+__all__ = ["ScenarioSummary", "generate_scenario", "plant_faults"]
+
+log = logging.getLogger(__name__)
+_APPLIES = {
+    ElementKind.CELL: (0, 1, 2, 3, 4, 5, 6, 7, 8),
+    ElementKind.SITE: (0,),
+    ElementKind.TRANSPORT: (0, 9, 10, 11),
+    ElementKind.CORE: (0, 10, 12),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioSummary:
+    out: Path
+    cells: int
+    elements: int
+    steps: int
+    faults: int
+    kpi_messages: int
+    alarm_messages: int
+    log_messages: int
+
+
+def _candidates(topology: Topology, mode: FailureMode) -> list[str]:
+    return [
+        e.element_id
+        for e in topology
+        if e.kind == mode.element_kind
+        and all(e.attrs.get(k) == v for k, v in mode.requires.items())
+    ]
+
+
+def plant_faults(
+    topology: Topology,
+    catalogue: Catalogue,
+    *,
+    count: int,
+    steps: int,
+    step_minutes: int,
+    seed: int,
+) -> list[Intervention]:
+    """``count`` faults cycling over the primary modes, on random roots, with windows that
+    do not overlap on shared elements (so every fault stays diagnosable)."""
+    rng = np.random.default_rng([seed, 4])
+    modes = [m for m in catalogue if m.primary and _candidates(topology, m)]
+    busy: dict[str, list[tuple[int, int]]] = {}
+    out: list[Intervention] = []
+    order = [modes[i % len(modes)] for i in rng.permutation(max(count, len(modes)))][:count]
+    for mode in order:
+        pool = _candidates(topology, mode)
+        for _ in range(50):
+            root = pool[int(rng.integers(len(pool)))]
+            dur = int(
+                np.ceil(rng.uniform(mode.duration.min_min, mode.duration.max_min) / step_minutes)
+            )
+            dur = max(2, min(dur, steps // 3))
+            start = int(rng.integers(1, max(2, steps - dur - 1)))
+            spread = spread_of(topology, mode, root)
+            touched = set(spread.affected) | set(spread.neighbours)
+            if mode.element_kind == ElementKind.CORE:
+                touched = {root}
+            if all(
+                b + 2 <= start or start + dur + 2 <= a for e in touched for a, b in busy.get(e, ())
+            ):
+                for e in touched:
+                    busy.setdefault(e, []).append((start, start + dur))
+                out.append(Intervention("fault", mode.id, root, start, start + dur))
+                break
+    out.sort(key=lambda iv: (iv.start_step, iv.element))
+    return out
+
+
+def _labels(
+    result: SimResult, topology: Topology, catalogue: Catalogue, faults: list[Intervention]
+) -> pd.DataFrame:
+    rows = []
+    for k, iv in enumerate(faults):
+        inst = [f for f in result.faults if f.source == k and f.scenario == 0]
+        affected = sorted({e for f in inst for e in f.spread.affected})
+        end = max(f.end for f in inst) if inst else iv.end_step
+        mode = catalogue.mode(iv.mode_or_action_id)
+        rows.append(
+            {
+                "fault_id": f"F{k:04d}",
+                "mode_id": mode.id,
+                "mode_name": mode.name,
+                "category": mode.category,
+                "root_element": iv.element,
+                "root_kind": str(mode.element_kind),
+                "start": result.start + timedelta(minutes=result.step_minutes * iv.start_step),
+                "end": result.start + timedelta(minutes=result.step_minutes * end),
+                "start_step": iv.start_step,
+                "end_step": end,
+                "affected_elements": json.dumps(affected),
+                "n_affected": len(affected),
+                "followers": json.dumps(sorted({f.mode.id for f in inst} - {mode.id})),
+                "correct_remediation": catalogue.correct_remediation(
+                    mode.id, topology.element(iv.element).attrs
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _write_lines(path: Path, messages: list[dict[str, object]]) -> int:
+    with path.open("wb") as fh:
+        for m in messages:
+            fh.write(wire.dumps(m) + b"\n")
+    return len(messages)
+
+
+def _write_kpis(out: Path, result: SimResult, topology: Topology, pm_xml: bool) -> int:
+    assert result.kpis is not None
+    kinds = [topology.element(e).kind for e in result.element_ids]
+    gran = result.step_minutes * 60
+    n = 0
+    xml_dir = out / "pm-xml"
+    if pm_xml:
+        xml_dir.mkdir(exist_ok=True)
+    with (out / "kpi.jsonl").open("wb") as fh:
+        for t in tqdm(range(result.steps), desc="kpi", unit="step", leave=False):
+            end = result.time(t)
+            block = result.kpis[0, :, t, :]
+            samples = []
+            for i, el in enumerate(result.element_ids):
+                cols = _APPLIES[kinds[i]]
+                meas = {result.kpi_names[k]: round(float(block[i, k]), 4) for k in cols}
+                fh.write(wire.dumps(wire.pm_batch(el, end, meas, granularity_s=gran)) + b"\n")
+                n += 1
+                if pm_xml:
+                    samples += [_sample(el, k, v, end, gran) for k, v in meas.items()]
+            if pm_xml:
+                (xml_dir / f"A{end:%Y%m%d.%H%M}.xml").write_text(wire.meas_collec_xml(samples))
+    return n
+
+
+def _sample(el: str, name: str, value: float, end: object, gran: int):
+    from twinrca.core.records import KpiSample
+
+    return KpiSample(el, name, value, end, gran)  # type: ignore[arg-type]
+
+
+def _background_logs(result: SimResult, topology: Topology, seed: int) -> list[LogEvent]:
+    rng = np.random.default_rng([seed, 9])
+    out = []
+    sites = topology.ids(ElementKind.SITE)
+    horizon = result.steps * result.step_minutes
+    for site in sites:
+        t = float(rng.uniform(0, 360))
+        while t < horizon:
+            msg = str(
+                rng.choice(
+                    [
+                        "OAM: PM file upload completed in {x} ms",
+                        "OAM: NTP sync offset {x} us",
+                        "SYS: CPU load {x}%",
+                    ]
+                )
+            ).format(x=int(rng.integers(5, 900)))
+            out.append(LogEvent(result.start + timedelta(minutes=t), site, "INFO", msg))
+            t += float(rng.uniform(240, 480))
+    return out
+
+
+def _tables(out: Path, result: SimResult, topology: Topology) -> None:
+    assert result.kpis is not None
+    n_e, n_t = len(result.element_ids), result.steps
+    frame = pd.DataFrame(
+        {
+            "time": np.tile([result.time(t) for t in range(n_t)], n_e),
+            "element_id": np.repeat(result.element_ids, n_t),
+            "kind": np.repeat([str(topology.element(e).kind) for e in result.element_ids], n_t),
+        }
+    )
+    for k, name in enumerate(result.kpi_names):
+        frame[name] = result.kpis[0, :, :, k].reshape(-1)
+    frame.to_parquet(out / "kpis.parquet", index=False)
+    al = result.alarms[result.alarms["scenario"] == 0].copy()
+    al["raise_time"] = [result.start + timedelta(minutes=float(m)) for m in al["raise_min"]]
+    al["clear_time"] = [
+        pd.NaT if np.isnan(m) else result.start + timedelta(minutes=float(m))
+        for m in al["clear_min"]
+    ]
+    al.to_parquet(out / "alarms.parquet", index=False)
+    for name, f in topology.to_frames().items():
+        f.to_parquet(out / f"{name}.parquet", index=False)
+
+
+def generate_scenario(
+    out: str | Path,
+    *,
+    cells: int = 1000,
+    days: float = 7.0,
+    faults: int = 50,
+    seed: int = 0,
+    step_minutes: int = 15,
+    pm_xml: bool = False,
+    topology: Topology | None = None,
+    demand: Demand | None = None,
+    engine: str = "numba",
+) -> ScenarioSummary:
+    """Generate a labelled scenario into ``out`` (see the module docstring)."""
+    out = Path(out)
+    (out / "streams").mkdir(parents=True, exist_ok=True)
+    (out / "tables").mkdir(exist_ok=True)
+    catalogue = load_catalogue()
+    topology = topology or generate_topology(cells, seed=seed)
+    demand = demand or generate_demand(topology, days=days, step_minutes=step_minutes, seed=seed)
+    planted = plant_faults(
+        topology,
+        catalogue,
+        count=faults,
+        steps=demand.steps,
+        step_minutes=demand.step_minutes,
+        seed=seed,
+    )
+    log.info(
+        "simulating %s elements x %s steps with %s faults",
+        len(topology),
+        demand.steps,
+        len(planted),
+    )
+    result = simulate(
+        topology, demand, planted, scenarios=1, seed=seed, catalogue=catalogue, engine=engine
+    )
+    streams = out / "streams"
+    n_kpi = _write_kpis(streams, result, topology, pm_xml)
+    alarms = [wire.alarm_message(a) for a in result.alarm_records(0)]
+    n_al = _write_lines(streams / "alarms.jsonl", alarms)
+    logs = sorted(
+        result.log_events(0) + _background_logs(result, topology, seed),
+        key=lambda e: (e.time, e.source, e.message),
+    )
+    n_log = _write_lines(streams / "logs.jsonl", [wire.log_message(e) for e in logs])
+    _tables(out / "tables", result, topology)
+    topology.to_json(out / "topology.json")
+    labels = _labels(result, topology, catalogue, planted)
+    labels.to_parquet(out / "labels.parquet", index=False)
+    labels.to_csv(out / "labels.csv", index=False)
+    return ScenarioSummary(
+        out, len(demand.cell_ids), len(topology), demand.steps, len(planted), n_kpi, n_al, n_log
+    )
