@@ -1,0 +1,97 @@
+"""Dead-letter records: the original bytes, why they were refused, and where from.
+
+On Kafka a dead letter is a message on the ``dlq`` topic whose value is the original
+bytes unchanged, whose key is ``topic:partition:offset`` of the source (a consumer of
+the DLQ can drop the rare duplicate a crash between the DLQ flush and the database
+commit may create), and whose headers carry the reason and the source. For file
+sources the same record is a JSON line with the bytes in base64.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+
+from twinrca.core.errors import ValidationError
+from twinrca.core.timeutil import utcnow
+from twinrca.core.wire import format_time
+
+__all__ = ["DeadLetter", "from_headers"]
+
+_H = "twinrca."
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A refused input with a machine-readable ``reason`` and a human ``detail``."""
+
+    original: bytes
+    reason: str
+    detail: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    time: datetime
+
+    @classmethod
+    def of(
+        cls,
+        original: bytes,
+        error: ValidationError,
+        topic: str,
+        partition: int = -1,
+        offset: int = -1,
+    ) -> DeadLetter:
+        return cls(
+            original, error.reason, str(error.message)[:1000], topic, partition, offset, utcnow()
+        )
+
+    @property
+    def key(self) -> bytes:
+        return f"{self.source_topic}:{self.source_partition}:{self.source_offset}".encode()
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        """Kafka headers describing the rejection."""
+        return [
+            (_H + "reason", self.reason.encode()),
+            (_H + "detail", self.detail.encode()),
+            (_H + "source.topic", self.source_topic.encode()),
+            (_H + "source.partition", str(self.source_partition).encode()),
+            (_H + "source.offset", str(self.source_offset).encode()),
+            (_H + "time", format_time(self.time).encode()),
+        ]
+
+    def to_json(self) -> bytes:
+        """One JSON line (original bytes in base64) for file sources."""
+        return orjson.dumps(
+            {
+                "reason": self.reason,
+                "detail": self.detail,
+                "source": {
+                    "topic": self.source_topic,
+                    "partition": self.source_partition,
+                    "offset": self.source_offset,
+                },
+                "time": format_time(self.time),
+                "original_b64": base64.b64encode(self.original).decode(),
+            }
+        )
+
+
+def from_headers(value: bytes, headers: list[tuple[str, bytes]]) -> DeadLetter:
+    """Rebuild a dead letter read back from the DLQ topic."""
+    from twinrca.core.timeutil import parse_time
+
+    h = {k.removeprefix(_H): v.decode() for k, v in headers if k.startswith(_H)}
+    return DeadLetter(
+        value,
+        h.get("reason", ""),
+        h.get("detail", ""),
+        h.get("source.topic", ""),
+        int(h.get("source.partition", -1)),
+        int(h.get("source.offset", -1)),
+        parse_time(h["time"]) if "time" in h else utcnow(),
+    )

@@ -1,0 +1,63 @@
+"""Topic names and the routing of a topic to its decoder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from twinrca.core.errors import ConfigError
+from twinrca.ingest.columns import Columns
+from twinrca.ingest.decode import decode_alarm, decode_pm_json
+from twinrca.ingest.pmxml import decode_pm_xml
+from twinrca.ingest.syslog import decode_log
+
+__all__ = ["KINDS", "Decoder", "Topics", "decoder_for"]
+
+#: Data topics by kind (suffix after the prefix); ``dlq`` receives dead letters.
+KINDS = ("kpi", "alarms", "logs", "pm-xml")
+
+Decoder = Callable[[bytes, Columns], None]
+
+
+def _kpi(data: bytes, cols: Columns) -> None:
+    decode_pm_json(data, cols.kpis)
+
+
+def _alarm(data: bytes, cols: Columns) -> None:
+    decode_alarm(data, cols.alarms)
+
+
+def _log(data: bytes, cols: Columns) -> None:
+    decode_log(data, cols.logs)
+
+
+def _pm_xml(data: bytes, cols: Columns) -> None:
+    decode_pm_xml(data, cols.kpis)
+
+
+_DECODERS: dict[str, Decoder] = {"kpi": _kpi, "alarms": _alarm, "logs": _log, "pm-xml": _pm_xml}
+
+
+def decoder_for(kind: str) -> Decoder:
+    try:
+        return _DECODERS[kind]
+    except KeyError:
+        raise ConfigError(f"unknown topic kind {kind!r}", hint=f"use one of {KINDS}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """Topic names under one prefix (``twinrca.`` by default)."""
+
+    prefix: str = "twinrca."
+
+    def name(self, kind: str) -> str:
+        return self.prefix + kind
+
+    @property
+    def dlq(self) -> str:
+        return self.prefix + "dlq"
+
+    def data_topics(self, kinds: tuple[str, ...] = KINDS) -> dict[str, str]:
+        """topic name -> kind."""
+        return {self.name(k): k for k in kinds}

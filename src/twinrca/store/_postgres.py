@@ -1,0 +1,540 @@
+"""PostgreSQL and TimescaleDB backend: psycopg 3, a connection pool, binary COPY writes."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from twinrca.core.errors import ConfigError, SchemaMismatch, StoreError, StoreUnavailable
+from twinrca.core.timeutil import utcnow
+from twinrca.store import _pg_schema as schema
+from twinrca.store._common import PARTITION_INTERVALS, bucket_starts, kpi_copy_payload, to_utc
+from twinrca.store._pg_extras import PgExtrasMixin
+from twinrca.store.base import (
+    ALARM_COLUMNS,
+    KPI_COLUMNS,
+    KPI_HOURLY_COLUMNS,
+    LOG_COLUMNS,
+    Store,
+    TimeLike,
+    WriteBatch,
+    WriteResult,
+)
+from twinrca.store.frames import normalise_alarms, normalise_kpis, normalise_logs
+
+__all__ = ["PostgresStore", "redact"]
+
+logger = logging.getLogger(__name__)
+
+_URL_HINT = (
+    "check TWINRCA_STORE__URL (host, port, user, password, database) and that the server runs"
+)
+
+_STAGE_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS _stage_kpi (mo int4, meas int4, value float8,
+    period_end timestamptz, granularity_s int4, suspect bool) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS _stage_mo (code int4, name text) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS _stage_meas (code int4, name text) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS _stage_alarm (alarm_id text, notification_id int8,
+    managed_object text, event_time timestamptz, alarm_type text, probable_cause text,
+    specific_problem text, perceived_severity text, state text, additional_text text)
+    ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS _stage_log (time timestamptz, source text, severity text,
+    message text, template_id text, log_key text) ON COMMIT DELETE ROWS;
+"""
+_ALARM_TYPES = [
+    "text",
+    "int8",
+    "text",
+    "timestamptz",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+]
+_LOG_TYPES = ["timestamptz", "text", "text", "text", "text", "text"]
+_COPY_CHUNK = 4 << 20
+
+
+def redact(url: str) -> str:
+    """The URL without its password."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", re.sub(r"password=\S+", "password=***", url))
+
+
+class PostgresStore(PgExtrasMixin, Store):
+    """The store on PostgreSQL (native partitions) or TimescaleDB (hypertables)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timescale: bool,
+        tenant: str,
+        pool_max: int = 8,
+        connect_timeout_s: float = 5.0,
+    ) -> None:
+        self.backend = "timescaledb" if timescale else "postgres"
+        self.tenant = tenant
+        self._url = url
+        self._timescale = timescale
+        self._partitions: set[tuple[str, datetime]] = set()
+        self._features: dict[str, bool] | None = None
+        timeout = max(2, math.ceil(connect_timeout_s))
+        self._ts_schema = self._probe_server(timeout)
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max(1, pool_max),
+            kwargs={"connect_timeout": timeout, "application_name": "twinrca"},
+            configure=_configure,
+            check=ConnectionPool.check_connection,
+            open=False,
+            name=f"twinrca-{self.backend}",
+        )
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout_s + 5)
+        except PoolTimeout as exc:
+            raise StoreUnavailable("cannot open the store connection pool", hint=_URL_HINT) from exc
+
+    # --- connection -----------------------------------------------------------------
+    def _probe_server(self, timeout: int) -> str | None:
+        """Connect once to fail fast with the server's own reason; check schema and extension."""
+        try:
+            with psycopg.connect(self._url, connect_timeout=timeout) as conn:
+                schema.check_not_newer(schema.stored_version(conn))
+                return self._timescale_schema(conn) if self._timescale else None
+        except psycopg.OperationalError as exc:
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            reason = " ".join(lines) or type(exc).__name__
+            raise StoreUnavailable(
+                f"cannot connect to the {self.backend} store at {redact(self._url)}: {reason}",
+                hint=_URL_HINT,
+            ) from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"store check failed: {exc}", hint=_URL_HINT) from exc
+
+    def _timescale_schema(self, conn: psycopg.Connection) -> str:
+        row = conn.execute(
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+            " WHERE e.extname = 'timescaledb'"
+        ).fetchone()
+        if row:
+            return str(row[0])
+        available = conn.execute(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
+        ).fetchone()
+        if not available:
+            raise ConfigError(
+                "the timescaledb extension is not available on this PostgreSQL server",
+                hint="install TimescaleDB there, or set TWINRCA_STORE__BACKEND=postgres",
+            )
+        try:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            conn.commit()
+        except psycopg.Error as exc:
+            raise ConfigError(
+                f"cannot create the timescaledb extension: {str(exc).strip().splitlines()[0]}",
+                hint="add timescaledb to shared_preload_libraries and grant CREATE, "
+                "or set TWINRCA_STORE__BACKEND=postgres",
+            ) from exc
+        return self._timescale_schema(conn)
+
+    @contextmanager
+    def _tx(self, what: str) -> Iterator[psycopg.Connection]:
+        """One transaction on a pooled connection, with errors mapped to TwinRCA's."""
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            raise StoreUnavailable(
+                f"store unreachable during {what}: {exc}", hint=_URL_HINT
+            ) from exc
+        except psycopg.errors.UndefinedTable as exc:
+            raise SchemaMismatch(
+                f"{what}: {str(exc).splitlines()[0]}", hint="run `twinrca store migrate`"
+            ) from exc
+        except psycopg.Error as exc:
+            sqlstate = getattr(exc, "sqlstate", None)
+            raise StoreError(f"{what} failed: {str(exc).strip()}", sqlstate=sqlstate) from exc
+
+    def close(self) -> None:
+        self._pool.close()
+
+    # --- lifecycle ------------------------------------------------------------------
+    def migrate(self) -> int:
+        ctx = schema.Ctx(timescale=self._timescale, ts_schema=self._ts_schema)
+        with self._tx("migrate") as conn:
+            version = schema.run_migrations(conn, ctx)
+        self._features = None
+        return version
+
+    def schema_version(self) -> int:
+        with self._tx("schema_version") as conn:
+            return schema.stored_version(conn)
+
+    def server_version(self) -> str:
+        with self._tx("server_version") as conn:
+            pg = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+            ts = conn.execute(
+                "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
+            ).fetchone()
+        text = f"PostgreSQL {str(pg).split()[0]}"
+        return f"{text}, timescaledb {ts[0]}" if ts and self._timescale else text
+
+    def features(self) -> dict[str, bool]:
+        if self._features is None:
+            with self._tx("features") as conn:
+                rows = conn.execute(
+                    "SELECT key, value FROM store_meta WHERE key LIKE 'feature.%%'"
+                ).fetchall()
+            found = {k.removeprefix("feature."): v == "true" for k, v in rows}
+            found["hypertables"] = self._timescale
+            found["partitioning"] = not self._timescale
+            self._features = found
+        return dict(self._features)
+
+    # --- writes ---------------------------------------------------------------------
+    def write_batch(self, batch: WriteBatch) -> WriteResult:
+        kpis = normalise_kpis(batch.kpis) if batch.kpis is not None and len(batch.kpis) else None
+        alarms = (
+            normalise_alarms(batch.alarms)
+            if batch.alarms is not None and len(batch.alarms)
+            else None
+        )
+        logs = normalise_logs(batch.logs) if batch.logs is not None and len(batch.logs) else None
+        if batch.offsets and not batch.group:
+            raise StoreError("offsets need a consumer group", hint="set WriteBatch.group")
+        self._prepare_partitions(kpis, alarms, logs)
+        rollup = not self.features().get("continuous_aggregates", False)
+        with self._tx("write_batch") as conn:
+            conn.execute(_STAGE_DDL)
+            k = _write_kpis(conn, self.tenant, kpis, rollup) if kpis is not None else 0
+            a = _write_alarms(conn, self.tenant, alarms) if alarms is not None else 0
+            lg = _write_logs(conn, self.tenant, logs) if logs is not None else 0
+            if batch.offsets:
+                _write_offsets(conn, self.tenant, str(batch.group), batch.offsets)
+        staged = sum(len(f) for f in (kpis, alarms, logs) if f is not None)
+        return WriteResult(k, a, lg, staged - k - a - lg)
+
+    def _prepare_partitions(self, *frames: pd.DataFrame | None) -> None:
+        if self._timescale:
+            return
+        for table, frame, column in zip(
+            ("kpi", "alarm", "log"), frames, ("period_end", "event_time", "time"), strict=True
+        ):
+            if frame is not None:
+                times = frame[column].to_numpy(dtype="datetime64[us]").view(np.int64)
+                self._ensure(table, bucket_starts(times, PARTITION_INTERVALS[table]))
+
+    def _ensure(self, table: str, starts: list[datetime]) -> None:
+        missing = [s for s in starts if (table, s) not in self._partitions]
+        if not missing:
+            return
+        with self._tx(f"create {table} partitions") as conn:
+            schema.ensure_partitions(conn, table, missing)
+        self._partitions.update((table, s) for s in missing)
+
+    # --- reads ----------------------------------------------------------------------
+    def _select(self, what: str, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self._tx(what) as conn:
+            return conn.execute(query, params).fetchall()
+
+    def read_kpis(
+        self,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        *,
+        managed_objects: list[str] | None = None,
+        measurements: list[str] | None = None,
+    ) -> pd.DataFrame:
+        where, params = _where(
+            self.tenant,
+            "period_end",
+            start,
+            end,
+            managed_object=managed_objects,
+            measurement=measurements,
+        )
+        rows = self._select(
+            "read_kpis",
+            f"SELECT {', '.join(KPI_COLUMNS)} FROM kpi WHERE {where}"
+            " ORDER BY period_end, managed_object, measurement",
+            params,
+        )
+        frame = pd.DataFrame.from_records(rows, columns=list(KPI_COLUMNS))
+        frame["value"] = frame["value"].astype(np.float64)
+        return normalise_kpis(frame)
+
+    def read_alarms(
+        self,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        *,
+        managed_objects: list[str] | None = None,
+    ) -> pd.DataFrame:
+        where, params = _where(
+            self.tenant, "event_time", start, end, managed_object=managed_objects
+        )
+        rows = self._select(
+            "read_alarms",
+            f"SELECT {', '.join(ALARM_COLUMNS)} FROM alarm WHERE {where}"
+            " ORDER BY event_time, alarm_id, state",
+            params,
+        )
+        return normalise_alarms(pd.DataFrame.from_records(rows, columns=list(ALARM_COLUMNS)))
+
+    def read_logs(
+        self,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        *,
+        sources: list[str] | None = None,
+    ) -> pd.DataFrame:
+        where, params = _where(self.tenant, "time", start, end, source=sources)
+        rows = self._select(
+            "read_logs",
+            f"SELECT {', '.join(LOG_COLUMNS)} FROM log WHERE {where} ORDER BY time, source",
+            params,
+        )
+        return normalise_logs(pd.DataFrame.from_records(rows, columns=list(LOG_COLUMNS)))
+
+    def read_kpi_hourly(
+        self,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        *,
+        managed_objects: list[str] | None = None,
+        measurements: list[str] | None = None,
+    ) -> pd.DataFrame:
+        if not self.features().get("continuous_aggregates", False):
+            with self._tx("refresh kpi_hourly") as conn:
+                _refresh_rollup(conn, self.tenant)
+        where, params = _where(
+            self.tenant,
+            "bucket",
+            start,
+            end,
+            managed_object=managed_objects,
+            measurement=measurements,
+        )
+        rows = self._select(
+            "read_kpi_hourly",
+            f"SELECT {', '.join(KPI_HOURLY_COLUMNS)} FROM kpi_hourly WHERE {where}"
+            " ORDER BY bucket, managed_object, measurement",
+            params,
+        )
+        frame = pd.DataFrame.from_records(rows, columns=list(KPI_HOURLY_COLUMNS))
+        frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True).dt.as_unit("us")
+        frame["n"] = frame["n"].astype(np.int64)
+        return frame.astype({"mean": np.float64, "min": np.float64, "max": np.float64})
+
+    def read_offsets(self, group: str) -> dict[tuple[str, int], int]:
+        rows = self._select(
+            "read_offsets",
+            "SELECT topic, partition, next_offset FROM ingest_offset"
+            " WHERE tenant = %s AND consumer_group = %s",
+            (self.tenant, group),
+        )
+        return {(str(t), int(p)): int(o) for t, p, o in rows}
+
+    def apply_retention(
+        self, older_than: timedelta, *, tables: tuple[str, ...] = ("kpi", "alarm", "log", "metric")
+    ) -> dict[str, int]:
+        cutoff = utcnow() - older_than
+        dropped: dict[str, int] = {}
+        with self._tx("apply_retention") as conn:
+            for table in tables:
+                if table not in schema.TIME_COLUMNS:
+                    raise StoreError(f"no retention for table {table!r}")
+                dropped[table] = (
+                    _drop_chunks(conn, self._ts_schema or "public", table, cutoff)
+                    if self._timescale
+                    else _drop_partitions(conn, table, cutoff)
+                )
+        self._partitions = {
+            p for p in self._partitions if p[1] + PARTITION_INTERVALS[p[0]] > cutoff
+        }
+        return dropped
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    conn.execute("SET TIME ZONE 'UTC'")
+    conn.commit()
+
+
+def _where(
+    tenant: str,
+    column: str,
+    start: TimeLike | None,
+    end: TimeLike | None,
+    **any_of: list[str] | None,
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = ["tenant = %s"]
+    params: list[Any] = [tenant]
+    if start is not None:
+        clauses.append(f"{column} >= %s")
+        params.append(to_utc(start))
+    if end is not None:
+        clauses.append(f"{column} < %s")
+        params.append(to_utc(end))
+    for name, values in any_of.items():
+        if values is not None:
+            clauses.append(f"{name} = ANY(%s)")
+            params.append(list(values))
+    return " AND ".join(clauses), params
+
+
+def _copy_bytes(conn: psycopg.Connection, statement: str, payload: bytes) -> None:
+    view = memoryview(payload)
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for i in range(0, len(view), _COPY_CHUNK):
+            copy.write(view[i : i + _COPY_CHUNK])
+
+
+def _copy_rows(
+    conn: psycopg.Connection, table: str, types: list[str], rows: Iterator[tuple]
+) -> None:
+    with conn.cursor() as cur, cur.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
+
+
+def _write_kpis(conn: psycopg.Connection, tenant: str, frame: pd.DataFrame, rollup: bool) -> int:
+    coded = kpi_copy_payload(frame)
+    _copy_rows(conn, "_stage_mo", ["int4", "text"], iter(enumerate(coded.managed_objects)))
+    _copy_rows(conn, "_stage_meas", ["int4", "text"], iter(enumerate(coded.measurements)))
+    _copy_bytes(conn, "COPY _stage_kpi FROM STDIN (FORMAT BINARY)", coded.payload)
+    conn.execute("SET LOCAL work_mem = '64MB'")  # hash joins on the small dictionaries
+    cur = conn.execute(
+        "INSERT INTO kpi (tenant, managed_object, measurement, period_end, value, granularity_s,"
+        " suspect) SELECT %s, m.name, x.name, s.period_end, NULLIF(s.value, 'NaN'),"
+        " s.granularity_s, s.suspect FROM _stage_kpi s JOIN _stage_mo m ON m.code = s.mo"
+        " JOIN _stage_meas x ON x.code = s.meas ORDER BY s.mo, s.meas, s.period_end"
+        " ON CONFLICT DO NOTHING",
+        (tenant,),
+    )
+    written = cur.rowcount
+    if rollup and written:
+        conn.execute(
+            "INSERT INTO kpi_hourly_dirty (tenant, bucket) SELECT DISTINCT %s,"
+            " date_trunc('hour', period_end, 'UTC') FROM _stage_kpi ON CONFLICT DO NOTHING",
+            (tenant,),
+        )
+    return written
+
+
+def _texts(values: pd.Series) -> list[str | None]:
+    """Python strings, missing values as None (pandas may hold them as NaN)."""
+    return [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in values]
+
+
+def _write_alarms(conn: psycopg.Connection, tenant: str, frame: pd.DataFrame) -> int:
+    cols: list[list[Any]] = [_texts(frame[c]) for c in ALARM_COLUMNS]
+    cols[1] = [None if pd.isna(x) else int(x) for x in frame["notification_id"]]
+    cols[3] = [t.to_pydatetime() for t in frame["event_time"]]
+    _copy_rows(conn, "_stage_alarm", _ALARM_TYPES, zip(*cols, strict=True))
+    names = ", ".join(ALARM_COLUMNS)
+    cur = conn.execute(
+        f"INSERT INTO alarm (tenant, {names}) SELECT %s, {names} FROM _stage_alarm"
+        " ON CONFLICT DO NOTHING",
+        (tenant,),
+    )
+    return cur.rowcount
+
+
+def _write_logs(conn: psycopg.Connection, tenant: str, frame: pd.DataFrame) -> int:
+    keys = _texts(frame["log_key"]) if "log_key" in frame.columns else [None] * len(frame)
+    times = [t.to_pydatetime() for t in frame["time"]]
+    texts = [_texts(frame[c]) for c in ("source", "severity", "message", "template_id")]
+    cols = [times, *texts, keys]
+    _copy_rows(conn, "_stage_log", _LOG_TYPES, zip(*cols, strict=True))
+    cur = conn.execute(
+        "INSERT INTO log (tenant, time, source, severity, message, template_id, log_key)"
+        " SELECT %s, time, source, severity, message, template_id,"
+        " coalesce(log_key, md5(message)) FROM _stage_log ON CONFLICT DO NOTHING",
+        (tenant,),
+    )
+    return cur.rowcount
+
+
+def _write_offsets(
+    conn: psycopg.Connection, tenant: str, group: str, offsets: dict[tuple[str, int], int]
+) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO ingest_offset (tenant, consumer_group, topic, partition, next_offset)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (tenant, consumer_group, topic, partition)"
+            " DO UPDATE SET next_offset = GREATEST(ingest_offset.next_offset,"
+            " EXCLUDED.next_offset), updated_at = now()",
+            [(tenant, group, t, int(p), int(o)) for (t, p), o in sorted(offsets.items())],
+        )
+
+
+def _refresh_rollup(conn: psycopg.Connection, tenant: str) -> None:
+    """Recompute the hourly buckets written since the last refresh (the rollup fallback)."""
+    buckets = [
+        r[0]
+        for r in conn.execute(
+            "DELETE FROM kpi_hourly_dirty WHERE tenant = %s RETURNING bucket", (tenant,)
+        ).fetchall()
+    ]
+    if not buckets:
+        return
+    conn.execute("DELETE FROM kpi_hourly WHERE tenant = %s AND bucket = ANY(%s)", (tenant, buckets))
+    conn.execute(
+        "INSERT INTO kpi_hourly (tenant, bucket, managed_object, measurement, n, mean, min, max)"
+        " SELECT k.tenant, b.bucket, k.managed_object, k.measurement, count(k.value),"
+        " avg(k.value), min(k.value), max(k.value)"
+        " FROM unnest(%s::timestamptz[]) AS b(bucket) JOIN kpi k ON k.tenant = %s"
+        " AND k.period_end >= b.bucket AND k.period_end < b.bucket + INTERVAL '1 hour'"
+        " GROUP BY k.tenant, b.bucket, k.managed_object, k.measurement",
+        (buckets, tenant),
+    )
+
+
+def _drop_chunks(conn: psycopg.Connection, ts_schema: str, table: str, cutoff: datetime) -> int:
+    from psycopg import sql
+
+    rows = conn.execute(
+        sql.SQL("SELECT {}.drop_chunks(%s::regclass, older_than => %s)").format(
+            sql.Identifier(ts_schema)
+        ),
+        (table, cutoff),
+    ).fetchall()
+    return len(rows)
+
+
+def _drop_partitions(conn: psycopg.Connection, table: str, cutoff: datetime) -> int:
+    from psycopg import sql
+
+    width = PARTITION_INTERVALS[table]
+    rows = conn.execute(
+        "SELECT n.nspname, c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.inhparent = %s::regclass",
+        (table,),
+    ).fetchall()
+    dropped = 0
+    for nsp, name in rows:
+        match = re.fullmatch(rf"{table}_p(\d{{8}})", name)
+        if not match:
+            continue
+        start = pd.Timestamp(match.group(1), tz="UTC").to_pydatetime()
+        if start + width <= cutoff:
+            conn.execute(
+                sql.SQL("DROP TABLE {}.{}").format(sql.Identifier(nsp), sql.Identifier(name))
+            )
+            dropped += 1
+    return dropped
