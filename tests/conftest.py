@@ -57,12 +57,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             from kafka import KafkaAdminClient
 
             admin = KafkaAdminClient(bootstrap_servers=kafka, request_timeout_ms=10000)
-            version = admin._client.check_version()  # noqa: SLF001 - the API-level probe
+            version = admin._client.check_version()
             admin.close()
             lines.append(f"kafka: {kafka} broker API version {'.'.join(map(str, version))}")
         except Exception as exc:  # header only: the tests themselves will fail loudly
             lines.append(f"kafka: {kafka} UNREACHABLE ({exc})")
-    for var, label in (("TWINRCA_TEST_TSDB_URL", "timescaledb"), ("TWINRCA_TEST_PG_URL", "postgresql")):
+    for var, label in (
+        ("TWINRCA_TEST_TSDB_URL", "timescaledb"),
+        ("TWINRCA_TEST_PG_URL", "postgresql"),
+    ):
         url = os.environ.get(var)
         if not url:
             continue

@@ -32,14 +32,20 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 raw = self.rfile.read(length)
                 with outer._lock:
                     status = outer.statuses.pop(0) if outer.statuses else 202
                     if 200 <= status < 300:
-                        outer.received.append({"path": self.path, "headers": dict(self.headers),
-                                               "raw": raw, "json": json.loads(raw)})
+                        outer.received.append(
+                            {
+                                "path": self.path,
+                                "headers": dict(self.headers),
+                                "raw": raw,
+                                "json": json.loads(raw),
+                            }
+                        )
                 self.send_response(status)
                 if status == 429:
                     self.send_header("Retry-After", "0")

@@ -26,7 +26,9 @@ class SeasonalBaseline:
     slot_minutes: int
 
     @classmethod
-    def fit(cls, kpis: pd.DataFrame, *, slot_minutes: int = 60, rel_floor: float = 0.02) -> SeasonalBaseline:
+    def fit(
+        cls, kpis: pd.DataFrame, *, slot_minutes: int = 60, rel_floor: float = 0.02
+    ) -> SeasonalBaseline:
         """``kpis``: columns managed_object, measurement, period_end, value."""
         df = kpis[["managed_object", "measurement", "period_end", "value"]].copy()
         df["slot"] = _slot(df["period_end"], slot_minutes)

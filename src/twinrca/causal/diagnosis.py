@@ -1,9 +1,10 @@
 """Bayesian diagnosis: the posterior over (element, failure mode) for an incident.
 
 The model is a Bayesian network ``Mode -> symptom_j`` fitted with pgmpy
-(:class:`pgmpy.parameter_estimator.DiscreteBayesianEstimator`, K2 prior: one pseudo-count a cell) on labelled incidents (twin
-scenarios, confirmed incidents). Symptoms are read *relative to a candidate element*
-``e``: for each alarm signature (probable cause | specific problem), whether it shows
+(:class:`pgmpy.parameter_estimator.DiscreteBayesianEstimator`, K2 prior: one
+pseudo-count a cell) on labelled incidents (twin scenarios, confirmed incidents).
+Symptoms are read *relative to a candidate element* ``e``: for each alarm signature
+(probable cause | specific problem), whether it shows
 on ``e`` itself, on an element upstream of ``e``, on the share of elements ``e`` feeds,
 on neighbour cells; for each KPI anomaly (measurement, direction) on ``e`` and on its
 descendants; the share of the incident's alarmed elements that ``e`` can explain; and
@@ -63,7 +64,9 @@ class _Observed:
 class SymptomEncoder:
     """Turns an incident into one discrete symptom vector per candidate element."""
 
-    def __init__(self, topology: Topology, alarm_vocab: Sequence[str], kpi_vocab: Sequence[str]) -> None:
+    def __init__(
+        self, topology: Topology, alarm_vocab: Sequence[str], kpi_vocab: Sequence[str]
+    ) -> None:
         self.topology = topology
         self.alarm_vocab = list(alarm_vocab)
         self.kpi_vocab = list(kpi_vocab)
@@ -86,7 +89,9 @@ class SymptomEncoder:
 
     def observe(self, ev: IncidentEvidence) -> _Observed:
         a = ev.alarms
-        sigs = (a["probable_cause"].astype(str) + "|" + a["specific_problem"].astype(str)).to_numpy()
+        sigs = (
+            a["probable_cause"].astype(str) + "|" + a["specific_problem"].astype(str)
+        ).to_numpy()
         mos = a["managed_object"].astype(str).to_numpy()
         by_sig: dict[str, set[str]] = {}
         for s, mo in zip(sigs, mos, strict=True):
@@ -96,7 +101,9 @@ class SymptomEncoder:
         if len(k):
             names = k["measurement"].astype(str).to_numpy()
             dirs = np.where(k["direction"].to_numpy() > 0, "up", "down")
-            for name, d, mo in zip(names, dirs, k["managed_object"].astype(str).to_numpy(), strict=True):
+            for name, d, mo in zip(
+                names, dirs, k["managed_object"].astype(str).to_numpy(), strict=True
+            ):
                 by_kpi.setdefault(f"{name}:{d}", set()).add(mo)
         first: frozenset[str] = frozenset()
         if len(a):
@@ -158,8 +165,12 @@ class BayesianDiagnoser:
     _encoder: SymptomEncoder | None = None
 
     # --- fitting -------------------------------------------------------------------
-    def fit(self, incidents: Iterable[tuple[IncidentEvidence, str, str]], *,
-            fit_temperature: bool = True) -> BayesianDiagnoser:
+    def fit(
+        self,
+        incidents: Iterable[tuple[IncidentEvidence, str, str]],
+        *,
+        fit_temperature: bool = True,
+    ) -> BayesianDiagnoser:
         """``incidents``: (evidence, true root element, true failure mode id)."""
         from pgmpy.models import DiscreteBayesianNetwork
         from pgmpy.parameter_estimator import DiscreteBayesianEstimator
@@ -170,7 +181,11 @@ class BayesianDiagnoser:
         if not self.alarm_vocab or not self.kpi_vocab:
             sigs, kpis = set(self.alarm_vocab), set(self.kpi_vocab)
             for ev, _, _ in incidents:
-                sigs |= set(ev.alarms["probable_cause"].astype(str) + "|" + ev.alarms["specific_problem"].astype(str))
+                sigs |= set(
+                    ev.alarms["probable_cause"].astype(str)
+                    + "|"
+                    + ev.alarms["specific_problem"].astype(str)
+                )
                 if len(ev.anomalies):
                     d = np.where(ev.anomalies["direction"].to_numpy() > 0, ":up", ":down")
                     kpis |= set(ev.anomalies["measurement"].astype(str).to_numpy() + d)
@@ -198,8 +213,12 @@ class BayesianDiagnoser:
         self.network = model
         if fit_temperature:
             self.temperature = self._fit_temperature(incidents)
-        log.info("diagnoser fitted on %d incidents, %d symptom variables, T=%.2f",
-                 len(incidents), x.shape[1], self.temperature)
+        log.info(
+            "diagnoser fitted on %d incidents, %d symptom variables, T=%.2f",
+            len(incidents),
+            x.shape[1],
+            self.temperature,
+        )
         return self
 
     def _tables(self, model, enc: SymptomEncoder) -> np.ndarray:
@@ -261,8 +280,14 @@ class BayesianDiagnoser:
         out = []
         for i in order:
             e, m = keys[i]
-            out.append(RootCauseCandidate(element=e, failure_mode=m, probability=float(post[i]),
-                                          evidence=self._evidence(obs, e, m)))
+            out.append(
+                RootCauseCandidate(
+                    element=e,
+                    failure_mode=m,
+                    probability=float(post[i]),
+                    evidence=self._evidence(obs, e, m),
+                )
+            )
         return out
 
     def _evidence(self, obs: _Observed | None, element: str, mode: str) -> dict[str, object]:
@@ -276,8 +301,13 @@ class BayesianDiagnoser:
         best = np.argsort(-contrib)[:5]
         return {
             "symptoms": [
-                {"symptom": enc.feature_names[j], "state": int(x[j]), "log_lr": round(float(contrib[j]), 3)}
-                for j in best if contrib[j] > 0
+                {
+                    "symptom": enc.feature_names[j],
+                    "state": int(x[j]),
+                    "log_lr": round(float(contrib[j]), 3),
+                }
+                for j in best
+                if contrib[j] > 0
             ],
             "own_alarms": sorted(s for s, els in obs.by_sig.items() if element in els),
             "anomalous_kpis": sorted(k for k, els in obs.by_kpi.items() if element in els),

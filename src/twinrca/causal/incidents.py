@@ -1,10 +1,12 @@
 """Alarm grouping into incidents by time and topology distance.
 
 Raised alarms are taken in time order; an alarm joins every open group (last alarm
-within ``window_s``) that holds a topologically related element, merging them. Two
-elements are related when they share an element within ``max_up`` hops upstream of
-both (cells of one site, sites behind one transport link ...), or are neighbours.
-Alarms on core nodes relate to every element (core faults touch everything).
+within ``window_s``) that holds a related element, merging them. Elements of one site,
+and neighbour cells, are always related; elements further apart that share an element
+within ``max_up`` hops upstream (sites behind one transport link) are related only
+when one is upstream of the other or they raise the same alarm signature, so two
+unrelated faults that happen at the same time behind one link stay apart. Core nodes
+are never shared anchors (they feed everything).
 
 The root element of a group is localised as the shared upstream element of its
 alarmed elements; the other alarms are its children (for 3GPP ``rootCauseIndicator`` and
@@ -58,17 +60,21 @@ def group_alarms(
     raised = raised[raised["managed_object"].isin(set(topology.ids()))]
     raised = raised.sort_values("event_time", kind="stable")
     times = pd.to_datetime(raised["event_time"], utc=True)
-    anchor_cache: dict[str, frozenset[str]] = {}
-    groups: list[dict] = []  # open and closed groups
+    sigs = (
+        raised["probable_cause"].astype(str) + "|" + raised["specific_problem"].astype(str)
+    ).to_numpy()
+    near_cache: dict[str, frozenset[str]] = {}
+    far_cache: dict[str, frozenset[str]] = {}
+    groups: list[dict] = []
     open_ids: list[int] = []
-    for row, el, t in zip(raised.index, raised["managed_object"], times, strict=True):
-        anchors = anchor_cache.get(el)
-        if anchors is None:
-            anchors = anchor_cache[el] = _anchors(topology, el, max_up)
-        is_core = topology.element(el).kind == ElementKind.CORE
+    for row, el, t, sig in zip(raised.index, raised["managed_object"], times, sigs, strict=True):
+        near = near_cache.get(el)
+        if near is None:
+            near = near_cache[el] = _anchors(topology, el, 1)
+            far_cache[el] = _anchors(topology, el, max_up) | {el}
+        far = far_cache[el]
         open_ids = [g for g in open_ids if (t - groups[g]["last"]).total_seconds() <= window_s]
-        hits = [g for g in open_ids if is_core or groups[g]["core"] or groups[g]["anchors"] & anchors
-                or groups[g]["elements"] & _neighbours(topology, el)]
+        hits = [g for g in open_ids if _related(groups[g], el, sig, near, far, topology)]
         if hits:
             keep = hits[0]
             for other in hits[1:]:
@@ -76,17 +82,41 @@ def group_alarms(
                 open_ids.remove(other)
         else:
             keep = len(groups)
-            groups.append({"rows": [], "elements": set(), "anchors": set(), "first": t, "last": t,
-                           "core": False, "dead": False})
+            groups.append(
+                {
+                    "rows": [],
+                    "elements": set(),
+                    "near": set(),
+                    "far": set(),
+                    "sigs": set(),
+                    "first": t,
+                    "last": t,
+                    "dead": False,
+                }
+            )
             open_ids.append(keep)
         g = groups[keep]
         g["rows"].append(row)
         g["elements"].add(el)
-        g["anchors"] |= anchors
+        g["near"] |= near
+        g["far"] |= far
+        g["sigs"].add(sig)
         g["last"] = max(g["last"], t)
-        g["core"] = g["core"] or is_core
     live = [g for g in groups if not g["dead"]]
     return [_finish(i, g, raised, topology) for i, g in enumerate(live)]
+
+
+def _related(
+    g: dict, el: str, sig: str, near: frozenset[str], far: frozenset[str], topology: Topology
+) -> bool:
+    """Same element or site (or neighbours): always. Further up (one transport link):
+    only when one is upstream of the other, or they show the same symptom, so two
+    unrelated faults behind one link are not merged."""
+    if el in g["elements"] or g["near"] & near or g["elements"] & _neighbours(topology, el):
+        return True
+    if g["far"] & far:
+        return el in g["far"] or bool(g["elements"] & far) or sig in g["sigs"]
+    return False
 
 
 def _neighbours(topology: Topology, element: str) -> set[str]:
@@ -96,10 +126,11 @@ def _neighbours(topology: Topology, element: str) -> set[str]:
 def _merge(into: dict, other: dict) -> None:
     into["rows"] += other["rows"]
     into["elements"] |= other["elements"]
-    into["anchors"] |= other["anchors"]
+    into["near"] |= other["near"]
+    into["far"] |= other["far"]
+    into["sigs"] |= other["sigs"]
     into["first"] = min(into["first"], other["first"])
     into["last"] = max(into["last"], other["last"])
-    into["core"] = into["core"] or other["core"]
     other["dead"] = True
 
 

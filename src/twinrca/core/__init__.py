@@ -25,7 +25,13 @@ from twinrca.core.records import (
     RootCauseCandidate,
     dedup_key,
 )
-from twinrca.core.settings import KafkaSettings, Settings, StoreSettings, TwinSettings, load_settings
+from twinrca.core.settings import (
+    KafkaSettings,
+    Settings,
+    StoreSettings,
+    TwinSettings,
+    load_settings,
+)
 from twinrca.core.timeutil import parse_time, to_epoch_s, utc, utcnow
 from twinrca.core.topology import Element, ElementKind, Topology
 

@@ -78,7 +78,9 @@ class KpiSample:
     suspect: bool = False
 
 
-def dedup_key(managed_object: str, alarm_type: str, probable_cause: str, specific_problem: str) -> str:
+def dedup_key(
+    managed_object: str, alarm_type: str, probable_cause: str, specific_problem: str
+) -> str:
     """Stable X.733 identity of an alarm (same object, type, cause and problem)."""
     raw = "\x1f".join((managed_object, alarm_type, probable_cause, specific_problem))
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
@@ -102,8 +104,9 @@ class Alarm:
     @property
     def identity(self) -> str:
         """X.733 identity: a clear clears every alarm with the same identity."""
-        return dedup_key(self.managed_object, self.alarm_type, self.probable_cause,
-                         self.specific_problem)
+        return dedup_key(
+            self.managed_object, self.alarm_type, self.probable_cause, self.specific_problem
+        )
 
 
 @dataclass(frozen=True, slots=True)

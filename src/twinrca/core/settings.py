@@ -97,13 +97,17 @@ def load_settings(**overrides: object) -> Settings:
 
     config = os.environ.get("TWINRCA_CONFIG")
     if config and not Path(config).is_file():
-        raise ConfigError(f"TWINRCA_CONFIG names {config!r}, which does not exist",
-                          hint="point TWINRCA_CONFIG at a TOML file or unset it")
+        raise ConfigError(
+            f"TWINRCA_CONFIG names {config!r}, which does not exist",
+            hint="point TWINRCA_CONFIG at a TOML file or unset it",
+        )
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except PydanticValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
-        raise ConfigError(f"invalid settings: {problems}",
-                          hint="check the TWINRCA_* environment variables and the TOML file") from exc
+        raise ConfigError(
+            f"invalid settings: {problems}",
+            hint="check the TWINRCA_* environment variables and the TOML file",
+        ) from exc

@@ -59,20 +59,26 @@ class Topology:
         self._elements: dict[str, Element] = {}
         for el in elements:
             if el.element_id in self._elements:
-                raise ValidationError("duplicate_element", f"element {el.element_id!r} listed twice")
+                raise ValidationError(
+                    "duplicate_element", f"element {el.element_id!r} listed twice"
+                )
             self._elements[el.element_id] = el
         self._parents: dict[str, list[str]] = {e: [] for e in self._elements}
         self._children: dict[str, list[str]] = {e: [] for e in self._elements}
         for up, down in feeds:
             for name in (up, down):
                 if name not in self._elements:
-                    raise ValidationError("unknown_element", f"feed {up!r}->{down!r} names unknown {name!r}")
+                    raise ValidationError(
+                        "unknown_element", f"feed {up!r}->{down!r} names unknown {name!r}"
+                    )
             self._parents[down].append(up)
             self._children[up].append(down)
         self._neighbours: dict[str, set[str]] = {e: set() for e in self._elements}
         for a, b in neighbours:
             if a not in self._elements or b not in self._elements:
-                raise ValidationError("unknown_element", f"neighbour pair {a!r}, {b!r} names an unknown element")
+                raise ValidationError(
+                    "unknown_element", f"neighbour pair {a!r}, {b!r} names an unknown element"
+                )
             self._neighbours[a].add(b)
             self._neighbours[b].add(a)
         self._index = {e: i for i, e in enumerate(self._elements)}
@@ -196,7 +202,9 @@ class Topology:
             d["attrs"] = json.dumps(dict(el.attrs), sort_keys=True)
             rows.append(d)
         return {
-            "elements": pd.DataFrame(rows, columns=["element_id", "kind", "lat", "lon", "region", "attrs"]),
+            "elements": pd.DataFrame(
+                rows, columns=["element_id", "kind", "lat", "lon", "region", "attrs"]
+            ),
             "feeds": pd.DataFrame(self.feeds, columns=["upstream", "downstream"]),
             "neighbours": pd.DataFrame(self.neighbour_pairs, columns=["a", "b"]),
         }
@@ -215,9 +223,16 @@ class Topology:
             )
             for r in els.itertuples(index=False)
         ]
-        feeds = [(str(a), str(b)) for a, b in frames["feeds"][["upstream", "downstream"]].itertuples(index=False)]
+        feeds = [
+            (str(a), str(b))
+            for a, b in frames["feeds"][["upstream", "downstream"]].itertuples(index=False)
+        ]
         nb_frame = frames.get("neighbours")
-        nbs = [] if nb_frame is None else [(str(a), str(b)) for a, b in nb_frame[["a", "b"]].itertuples(index=False)]
+        nbs = (
+            []
+            if nb_frame is None
+            else [(str(a), str(b)) for a, b in nb_frame[["a", "b"]].itertuples(index=False)]
+        )
         return cls(elements, feeds, nbs)
 
     def to_json(self, path: str | Path) -> None:
@@ -242,7 +257,9 @@ class Topology:
             if frames["feeds"].empty:
                 frames["feeds"] = pd.DataFrame(columns=["upstream", "downstream"])
         except (OSError, ValueError, KeyError) as exc:
-            raise ValidationError("bad_topology_file", f"cannot read topology {path}: {exc}") from exc
+            raise ValidationError(
+                "bad_topology_file", f"cannot read topology {path}: {exc}"
+            ) from exc
         return cls.from_frames(frames)
 
     # --- internals ----------------------------------------------------------------

@@ -7,7 +7,9 @@ from twinrca.service.logs import JsonFormatter
 
 
 def test_json_formatter_keeps_extra_fields() -> None:
-    record = logging.LogRecord("twinrca.ingest", logging.WARNING, __file__, 1, "lag %d", (42,), None)
+    record = logging.LogRecord(
+        "twinrca.ingest", logging.WARNING, __file__, 1, "lag %d", (42,), None
+    )
     record.topic = "twinrca.kpi"
     doc = json.loads(JsonFormatter().format(record))
     assert doc["message"] == "lag 42"

@@ -18,7 +18,10 @@ from twinrca.core import (
 
 def test_settings_from_env_and_toml(tmp_path, monkeypatch) -> None:
     toml = tmp_path / "twinrca.toml"
-    toml.write_text('tenant = "acme"\n[kafka]\nbootstrap = "kafka.example:9092"\n[store]\nbackend = "postgres"\n')
+    toml.write_text(
+        'tenant = "acme"\n[kafka]\nbootstrap = "kafka.example:9092"\n'
+        '[store]\nbackend = "postgres"\n'
+    )
     monkeypatch.setenv("TWINRCA_CONFIG", str(toml))
     monkeypatch.setenv("TWINRCA_STORE__URL", "postgresql://u:secret@db/x")
     s = load_settings()
@@ -32,7 +35,7 @@ def test_settings_from_env_and_toml(tmp_path, monkeypatch) -> None:
 
 def test_bad_settings_raise_config_error(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("TWINRCA_STORE__BACKEND", "oracle")
-    with pytest.raises(ConfigError, match="store.backend"):
+    with pytest.raises(ConfigError, match=r"store\.backend"):
         load_settings()
     monkeypatch.delenv("TWINRCA_STORE__BACKEND")
     monkeypatch.setenv("TWINRCA_CONFIG", str(tmp_path / "missing.toml"))
@@ -55,8 +58,15 @@ def test_parse_time_forms() -> None:
 def test_alarm_identity_follows_x733() -> None:
     t = datetime(2026, 1, 1, tzinfo=UTC)
     a = Alarm("1", "site:1", t, AlarmType.EQUIPMENT_ALARM, "powerProblem", "mains failure")
-    b = Alarm("2", "site:1", t, AlarmType.EQUIPMENT_ALARM, "powerProblem", "mains failure",
-              perceived_severity=PerceivedSeverity.CLEARED)
+    b = Alarm(
+        "2",
+        "site:1",
+        t,
+        AlarmType.EQUIPMENT_ALARM,
+        "powerProblem",
+        "mains failure",
+        perceived_severity=PerceivedSeverity.CLEARED,
+    )
     c = Alarm("3", "site:2", t, AlarmType.EQUIPMENT_ALARM, "powerProblem", "mains failure")
     assert a.identity == b.identity != c.identity
     assert a.identity == dedup_key("site:1", "EQUIPMENT_ALARM", "powerProblem", "mains failure")

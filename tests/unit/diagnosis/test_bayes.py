@@ -40,19 +40,38 @@ def _incident(topo: Topology, mode, root: str, rng: np.random.Generator) -> Inci
         if rule.on == "root":
             targets = [root]
         elif rule.on == "descendants":
-            targets = [d for d in topo.descendants(root)
-                       if not rule.kinds or topo.element(d).kind in rule.kinds]
+            targets = [
+                d
+                for d in topo.descendants(root)
+                if not rule.kinds or topo.element(d).kind in rule.kinds
+            ]
         else:
             targets = []
         for el in targets:
             if rng.random() < 0.9:  # alarms get lost sometimes
-                rows.append((el, rule.probable_cause, rule.specific_problem, T0 + timedelta(minutes=i + rng.random())))
+                rows.append(
+                    (
+                        el,
+                        rule.probable_cause,
+                        rule.specific_problem,
+                        T0 + timedelta(minutes=i + rng.random()),
+                    )
+                )
     if rng.random() < 0.5:  # an unrelated noise alarm nearby
         noise = str(rng.choice(topo.ids(ElementKind.CELL)))
-        rows.append((noise, "thresholdCrossed", "Handover success rate below threshold", T0 + timedelta(minutes=3)))
+        rows.append(
+            (
+                noise,
+                "thresholdCrossed",
+                "Handover success rate below threshold",
+                T0 + timedelta(minutes=3),
+            )
+        )
     if not rows:
         rows.append((root, mode.alarms[0].probable_cause, mode.alarms[0].specific_problem, T0))
-    alarms = pd.DataFrame(rows, columns=["managed_object", "probable_cause", "specific_problem", "event_time"])
+    alarms = pd.DataFrame(
+        rows, columns=["managed_object", "probable_cause", "specific_problem", "event_time"]
+    )
     alarms["state"] = "raised"
     els = tuple(sorted(set(alarms["managed_object"])))
     group = AlarmGroup(0, T0, T0, tuple(range(len(alarms))), els, topo.shared_upstream(els))
@@ -75,8 +94,11 @@ def _draw(topo: Topology, cat, rng: np.random.Generator, n: int):
 def fitted():
     topo = _topology()
     cat = load_catalogue()
-    diag = BayesianDiagnoser(topo, mode_kinds={m.id: str(m.element_kind) for m in cat},
-                             mode_prior={m.id: float(m.occurrence) for m in cat})
+    diag = BayesianDiagnoser(
+        topo,
+        mode_kinds={m.id: str(m.element_kind) for m in cat},
+        mode_prior={m.id: float(m.occurrence) for m in cat},
+    )
     diag.fit(_draw(topo, cat, np.random.default_rng(1), 300))
     return topo, cat, diag
 
@@ -97,7 +119,7 @@ def test_planted_cause_ranks_first_on_unseen_incidents(fitted) -> None:
 
 def test_evidence_names_the_root_alarms(fitted) -> None:
     topo, cat, diag = fitted
-    ev, root, mode = _draw(topo, cat, np.random.default_rng(5), 1)[0]
+    ev, _root, _mode = _draw(topo, cat, np.random.default_rng(5), 1)[0]
     top = diag.rank(ev)[0]
     assert top.evidence["symptoms"], top.evidence
     assert all(s["log_lr"] > 0 for s in top.evidence["symptoms"])
@@ -107,8 +129,12 @@ def test_unfitted_diagnoser_raises() -> None:
     from twinrca.core import ModelError
 
     diag = BayesianDiagnoser(_topology(), mode_kinds={}, mode_prior={})
-    ev = IncidentEvidence(pd.DataFrame(columns=["managed_object", "probable_cause", "specific_problem",
-                                                "event_time"]),
-                          pd.DataFrame(), ("core",))
+    ev = IncidentEvidence(
+        pd.DataFrame(
+            columns=["managed_object", "probable_cause", "specific_problem", "event_time"]
+        ),
+        pd.DataFrame(),
+        ("core",),
+    )
     with pytest.raises(ModelError):
         diag.rank(ev)

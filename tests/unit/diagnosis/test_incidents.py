@@ -26,16 +26,28 @@ def _topo() -> Topology:
 
 
 def _alarm(i: int, mo: str, minutes: float, state: str = "raised") -> dict:
-    return {"alarm_id": f"a{i}", "managed_object": mo, "event_time": T0 + timedelta(minutes=minutes),
-            "alarm_type": "EQUIPMENT_ALARM", "probable_cause": "x", "specific_problem": "",
-            "perceived_severity": "MAJOR", "state": state}
+    return {
+        "alarm_id": f"a{i}",
+        "managed_object": mo,
+        "event_time": T0 + timedelta(minutes=minutes),
+        "alarm_type": "EQUIPMENT_ALARM",
+        "probable_cause": "x",
+        "specific_problem": "",
+        "perceived_severity": "MAJOR",
+        "state": state,
+    }
 
 
 def test_site_fault_and_unrelated_fault_form_two_incidents() -> None:
-    rows = [_alarm(0, "s1", 0), _alarm(1, "s1c0", 1), _alarm(2, "s1c1", 2), _alarm(3, "s1c2", 2),
-            _alarm(4, "s3c0", 3),  # another transport branch at the same time
-            _alarm(5, "s1", 10, "cleared"),
-            _alarm(6, "s2c1", 300)]  # same branch, much later
+    rows = [
+        _alarm(0, "s1", 0),
+        _alarm(1, "s1c0", 1),
+        _alarm(2, "s1c1", 2),
+        _alarm(3, "s1c2", 2),
+        _alarm(4, "s3c0", 3),  # another transport branch at the same time
+        _alarm(5, "s1", 10, "cleared"),
+        _alarm(6, "s2c1", 300),
+    ]  # same branch, much later
     groups = group_alarms(pd.DataFrame(rows), _topo(), window_s=900, max_up=1)
     by_elements = {g.elements: g for g in groups}
     site = by_elements[("s1", "s1c0", "s1c1", "s1c2")]
@@ -61,7 +73,9 @@ def test_seasonal_anomaly_detection_finds_planted_drop() -> None:
     daily = 50 + 30 * np.sin(2 * np.pi * minute_of_day / 1440)
     values = daily + rng.normal(0, 1.0, len(times))
     values[-10:-6] = 0.0  # an outage in the last day
-    df = pd.DataFrame({"managed_object": "c1", "measurement": "thp", "period_end": times, "value": values})
+    df = pd.DataFrame(
+        {"managed_object": "c1", "measurement": "thp", "period_end": times, "value": values}
+    )
     history, current = df.iloc[: 96 * 7], df.iloc[96 * 7 :]
     found = detect_kpi_anomalies(history, current, threshold=5.0, slot_minutes=15)
     assert set(found["period_end"]) == set(times[-10:-6])

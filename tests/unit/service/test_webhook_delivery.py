@@ -4,33 +4,39 @@ the store-backed outbox has its own integration test)."""
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
-
 from tests.receiver import Receiver
-from twinrca.service.webhooks.delivery import Deliverer, OutboxItem, backoff_s, classify
+
+from twinrca.service.webhooks.delivery import Deliverer, backoff_s, classify, outbox_payload
+from twinrca.store.base import OutboxMessage
 
 
 class MemoryOutbox:
-    def __init__(self, items: list[OutboxItem]) -> None:
-        self.pending = {i.item_id: i for i in items}
-        self.due: dict[int, datetime | None] = {i.item_id: None for i in items}
+    """Unit-test stand-in for the store's outbox (the store-backed one has its own test)."""
+
+    def __init__(self, items: list[OutboxMessage]) -> None:
+        self.pending = {i.id: i for i in items}
         self.status: dict[int, str] = {}
 
-    def outbox_claim(self, limit: int) -> list[OutboxItem]:
+    def outbox_claim(self, limit: int = 100, *, lease_s: float = 60.0) -> list[OutboxMessage]:
         # ignores next_attempt_at on purpose: the test drives attempts itself
         return list(self.pending.values())[:limit]
 
-    def outbox_done(self, item_id: int, *, status: str, detail: str = "") -> None:
-        self.status[item_id] = status
-        del self.pending[item_id]
+    def outbox_done(self, message_id: int) -> None:
+        self.status[message_id] = "delivered"
+        del self.pending[message_id]
 
-    def outbox_retry(self, item_id: int, next_attempt_at: datetime, error: str) -> None:
-        item = self.pending[item_id]
-        self.pending[item_id] = OutboxItem(item.item_id, item.url, item.body, item.fmt, item.attempts + 1,
-                                           item.secret, item.headers, item.dedup_key)
-        self.due[item_id] = next_attempt_at
+    def outbox_retry(self, message_id: int, next_attempt_at: datetime | None, error: str) -> None:
+        if next_attempt_at is None:
+            self.status[message_id] = "failed"
+            del self.pending[message_id]
+            return
+        self.pending[message_id] = replace(
+            self.pending[message_id], attempts=self.pending[message_id].attempts + 1
+        )
 
 
 @pytest.fixture
@@ -40,13 +46,18 @@ def receiver():
     r.stop()
 
 
-def _items(url: str, n: int) -> list[OutboxItem]:
-    return [OutboxItem(i, url, {"n": i}, "generic", secret="k") for i in range(n)]
+def _items(url: str, n: int) -> list[OutboxMessage]:
+    now = datetime.now(UTC)
+    return [
+        OutboxMessage(i, url, outbox_payload("generic", {"n": i}), 0, now, now) for i in range(n)
+    ]
 
 
 def test_receiver_down_then_up_delivers_everything_once(receiver: Receiver) -> None:
     box = MemoryOutbox(_items(receiver.url, 5))
-    d = Deliverer(box, base_backoff_s=0.01, max_backoff_s=0.02, timeout_s=2)
+    d = Deliverer(
+        box, base_backoff_s=0.01, max_backoff_s=0.02, timeout_s=2, secret_for=lambda d: "k"
+    )
     first = d.run_once()  # nobody listens yet: connection refused
     assert first.retried == 5 and first.delivered == 0
     receiver.start()

@@ -23,11 +23,23 @@ T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 def _incident(state: IncidentState = IncidentState.RECOMMENDED) -> Incident:
     return Incident(
-        incident_id="inc-1", tenant="acme", opened_at=T0, state=state, root_element="site:7",
-        alarm_ids=("a1", "a2"), elements=("site:7", "cell:7-1"), severity=PerceivedSeverity.CRITICAL,
+        incident_id="inc-1",
+        tenant="acme",
+        opened_at=T0,
+        state=state,
+        root_element="site:7",
+        alarm_ids=("a1", "a2"),
+        elements=("site:7", "cell:7-1"),
+        severity=PerceivedSeverity.CRITICAL,
         candidates=(RootCauseCandidate("site:7", "FM-PWR-MAINS", 0.91),),
-        remediations=(Remediation("dispatch_generator", "site:7", expected_recovery=0.98,
-                                  recovery_interval=(0.95, 1.0)),),
+        remediations=(
+            Remediation(
+                "dispatch_generator",
+                "site:7",
+                expected_recovery=0.98,
+                recovery_interval=(0.95, 1.0),
+            ),
+        ),
     )
 
 
@@ -35,10 +47,15 @@ def _event(state: IncidentState = IncidentState.RECOMMENDED):
     inc = _incident(state)
     if state is IncidentState.RESOLVED:
         inc = replace(inc, closed_at=datetime(2026, 5, 1, 13, 0, tzinfo=UTC))
-    return incident_event(inc, alarm_type="EQUIPMENT_ALARM", probable_cause="powerProblem",
-                          specific_problem="mains failure",
-                          correlated=(("cell:7-1", (11, 12)),), notification_id=7,
-                          base_url="http://noc.example")
+    return incident_event(
+        inc,
+        alarm_type="EQUIPMENT_ALARM",
+        probable_cause="powerProblem",
+        specific_problem="mains failure",
+        correlated=(("cell:7-1", (11, 12)),),
+        notification_id=7,
+        base_url="http://noc.example",
+    )
 
 
 def test_same_dedup_key_across_lifecycle() -> None:
@@ -49,8 +66,16 @@ def test_same_dedup_key_across_lifecycle() -> None:
 def test_alertmanager_v4_shape() -> None:
     firing = alertmanager_v4(_event())
     assert firing["version"] == "4" and firing["status"] == "firing"
-    assert set(firing) >= {"groupKey", "truncatedAlerts", "receiver", "groupLabels", "commonLabels",
-                           "commonAnnotations", "externalURL", "alerts"}
+    assert set(firing) >= {
+        "groupKey",
+        "truncatedAlerts",
+        "receiver",
+        "groupLabels",
+        "commonLabels",
+        "commonAnnotations",
+        "externalURL",
+        "alerts",
+    }
     alert = firing["alerts"][0]
     assert alert["endsAt"] == ZERO_TIME and alert["startsAt"] == "2026-05-01T12:00:00Z"
     resolved = alertmanager_v4(_event(IncidentState.RESOLVED))
@@ -91,16 +116,28 @@ def test_3gpp_new_and_cleared() -> None:
     new = threegpp_notification(_event())
     assert new["notificationType"] == "notifyNewAlarm"
     assert new["rootCauseIndicator"] is True
-    assert new["correlatedNotifications"] == [{"sourceObjectInstance": "cell:7-1", "notificationIds": [11, 12]}]
-    assert {"href", "notificationId", "eventTime", "systemDN", "alarmId", "alarmType", "probableCause",
-            "perceivedSeverity"} <= set(new)
+    assert new["correlatedNotifications"] == [
+        {"sourceObjectInstance": "cell:7-1", "notificationIds": [11, 12]}
+    ]
+    assert {
+        "href",
+        "notificationId",
+        "eventTime",
+        "systemDN",
+        "alarmId",
+        "alarmType",
+        "probableCause",
+        "perceivedSeverity",
+    } <= set(new)
     cleared = threegpp_notification(_event(IncidentState.RESOLVED))
     assert cleared["notificationType"] == "notifyClearedAlarm"
     assert cleared["perceivedSeverity"] == "CLEARED" and cleared["alarmId"] == new["alarmId"]
 
 
 def test_mda_report_shape() -> None:
-    rep = mda_report(element="site:7", failure_mode="FM-PWR-BATT", start=T0, end=T0, confidence=0.8731)
+    rep = mda_report(
+        element="site:7", failure_mode="FM-PWR-BATT", start=T0, end=T0, confidence=0.8731
+    )
     assert rep["analyticsWindow"]["mDAOutputStartTime"] == "2026-05-01T12:00:00Z"
     assert rep["confidenceDegree"] == 0.8731
     assert {o["mDAOutputIEName"] for o in rep["mDAOutputList"]} >= {"predictedFaultObject"}

@@ -25,7 +25,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """TwinRCA: fault diagnosis and prediction for mobile networks, verified on a digital twin."""
@@ -36,7 +35,10 @@ _GROUPS: dict[str, tuple[str, str]] = {
     "ingest": ("twinrca.service.cli.ingest", "Kafka or files into the store."),
     "ems": ("twinrca.service.cli.ems", "Replay an EMS recording to Kafka."),
     "logs": ("twinrca.service.cli.logs", "Log templates (drain3)."),
-    "twin": ("twinrca.service.cli.twin", "The network twin: generate labelled scenarios, calibrate."),
+    "twin": (
+        "twinrca.service.cli.twin",
+        "The network twin: generate labelled scenarios, calibrate.",
+    ),
     "causal": ("twinrca.service.cli.causal", "Causal graphs of alarm types."),
     "rca": ("twinrca.service.cli.rca", "Root-cause ranking of metrics and entities."),
     "fmea": ("twinrca.service.cli.fmea", "FMEA tables: RPN, Action Priority, criticality."),

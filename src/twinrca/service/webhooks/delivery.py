@@ -21,37 +21,32 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
 
 from twinrca.service.webhooks.formats import sign_generic
+from twinrca.store.base import OutboxMessage
 
-__all__ = ["DeliveryResult", "Deliverer", "Outbox", "OutboxItem", "backoff_s", "classify"]
+__all__ = ["Deliverer", "DeliveryResult", "Outbox", "backoff_s", "classify", "outbox_payload"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    """One pending webhook request."""
-
-    item_id: int
-    url: str
-    body: dict[str, Any]
-    fmt: str
-    attempts: int = 0
-    secret: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    dedup_key: str = ""
-
-
 class Outbox(Protocol):
-    def outbox_claim(self, limit: int) -> list[OutboxItem]: ...
-    def outbox_done(self, item_id: int, *, status: str, detail: str = "") -> None: ...
-    def outbox_retry(self, item_id: int, next_attempt_at: datetime, error: str) -> None: ...
+    """The part of :class:`twinrca.store.Store` the deliverer uses.
+
+    A message's ``destination`` is the target URL; its ``payload`` is
+    ``{"format": ..., "body": {...}, "headers": {...}}``.
+    """
+
+    def outbox_claim(self, limit: int = 100, *, lease_s: float = 60.0) -> list[OutboxMessage]: ...
+    def outbox_done(self, message_id: int) -> None: ...
+    def outbox_retry(
+        self, message_id: int, next_attempt_at: datetime | None, error: str
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +65,9 @@ def classify(status: int | None) -> str:
     return "fail"
 
 
-def backoff_s(attempt: int, *, base: float = 1.0, cap: float = 300.0, rng: random.Random | None = None) -> float:
+def backoff_s(
+    attempt: int, *, base: float = 1.0, cap: float = 300.0, rng: random.Random | None = None
+) -> float:
     """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**attempt))."""
     r = rng or random
     return r.uniform(0.0, min(cap, base * (2.0**attempt)))
@@ -90,7 +87,9 @@ class Deliverer:
         max_backoff_s: float = 300.0,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        secret_for: Callable[[str], str | None] = lambda destination: None,
     ) -> None:
+        self._secret_for = secret_for
         self._outbox = outbox
         self._client = client or httpx.Client(timeout=timeout_s)
         self._max_attempts = max_attempts
@@ -104,36 +103,50 @@ class Deliverer:
 
     def run_once(self, limit: int = 100) -> DeliveryResult:
         delivered = retried = failed = 0
-        for item in self._outbox.outbox_claim(limit):
-            outcome, detail, retry_after = self._send(item)
+        for msg in self._outbox.outbox_claim(limit):
+            outcome, detail, retry_after = self._send(msg)
             if outcome == "done":
-                self._outbox.outbox_done(item.item_id, status="delivered", detail=detail)
+                self._outbox.outbox_done(msg.id)
                 delivered += 1
-            elif outcome == "retry" and item.attempts + 1 < self._max_attempts:
-                wait = max(retry_after or 0.0, backoff_s(item.attempts, base=self._base, cap=self._cap,
-                                                         rng=self._rng))
+            elif outcome == "retry" and msg.attempts + 1 < self._max_attempts:
+                wait = max(
+                    retry_after or 0.0,
+                    backoff_s(msg.attempts, base=self._base, cap=self._cap, rng=self._rng),
+                )
                 when = datetime.fromtimestamp(self._clock(), UTC) + timedelta(seconds=wait)
-                self._outbox.outbox_retry(item.item_id, when, detail)
+                self._outbox.outbox_retry(msg.id, when, detail)
                 retried += 1
             else:
-                log.warning("webhook %s to %s failed for good: %s", item.item_id, item.url, detail)
-                self._outbox.outbox_done(item.item_id, status="failed", detail=detail)
+                log.warning("webhook %s to %s failed for good: %s", msg.id, msg.destination, detail)
+                self._outbox.outbox_retry(msg.id, None, detail)
                 failed += 1
         return DeliveryResult(delivered, retried, failed)
 
-    def _send(self, item: OutboxItem) -> tuple[str, str, float | None]:
-        body = json.dumps(item.body, separators=(",", ":"), default=str).encode()
-        headers = {"Content-Type": "application/json", "Idempotency-Key": str(item.item_id),
-                   "User-Agent": "TwinRCA-webhook/1", **item.headers}
-        if item.secret and item.fmt == "generic":
-            headers["X-TwinRCA-Signature"] = sign_generic(body, item.secret, int(self._clock()))
+    def _send(self, msg: OutboxMessage) -> tuple[str, str, float | None]:
+        body = json.dumps(msg.payload.get("body", {}), separators=(",", ":"), default=str).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": msg.key or str(msg.id),
+            "User-Agent": "TwinRCA-webhook/1",
+            **msg.payload.get("headers", {}),
+        }
+        secret = self._secret_for(msg.destination)
+        if secret and msg.payload.get("format") == "generic":
+            headers["X-TwinRCA-Signature"] = sign_generic(body, secret, int(self._clock()))
         try:
-            resp = self._client.post(item.url, content=body, headers=headers)
+            resp = self._client.post(msg.destination, content=body, headers=headers)
         except httpx.HTTPError as exc:
-            log.debug("webhook %s attempt %s: %s", item.item_id, item.attempts + 1, exc)
+            log.debug("webhook %s attempt %s: %s", msg.id, msg.attempts + 1, exc)
             return "retry", f"{type(exc).__name__}: {exc}", None
         outcome = classify(resp.status_code)
         return outcome, f"HTTP {resp.status_code}: {resp.text[:300]}", _retry_after(resp)
+
+
+def outbox_payload(
+    fmt: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The payload an outbox message carries for :class:`Deliverer`."""
+    return {"format": fmt, "body": body, "headers": headers or {}}
 
 
 def _retry_after(resp: httpx.Response) -> float | None:

@@ -92,7 +92,11 @@ def incident_event(
         action = "resolve"
     elif incident.state is IncidentState.ACKNOWLEDGED:
         action = "acknowledge"
-    cause = f"{top.failure_mode} on {top.element} (p={top.probability:.2f})" if top else "under diagnosis"
+    cause = (
+        f"{top.failure_mode} on {top.element} (p={top.probability:.2f})"
+        if top
+        else "under diagnosis"
+    )
     fix = incident.remediations[0].action if incident.remediations else None
     summary = f"[TwinRCA] {cause}" + (f"; recommended: {fix}" if fix else "")
     details: dict[str, Any] = {
@@ -102,13 +106,21 @@ def incident_event(
         "alarm_count": len(incident.alarm_ids),
         "elements": list(incident.elements[:50]),
         "candidates": [
-            {"element": c.element, "failure_mode": c.failure_mode, "probability": round(c.probability, 4),
-             "verified_score": c.verified_score}
+            {
+                "element": c.element,
+                "failure_mode": c.failure_mode,
+                "probability": round(c.probability, 4),
+                "verified_score": c.verified_score,
+            }
             for c in incident.candidates[:5]
         ],
         "remediations": [
-            {"action": r.action, "target": r.target, "expected_recovery": r.expected_recovery,
-             "interval": list(r.recovery_interval) if r.recovery_interval else None}
+            {
+                "action": r.action,
+                "target": r.target,
+                "expected_recovery": r.expected_recovery,
+                "interval": list(r.recovery_interval) if r.recovery_interval else None,
+            }
             for r in incident.remediations[:3]
         ],
     }
@@ -135,13 +147,22 @@ def incident_event(
 def alertmanager_v4(ev: AlertEvent, *, receiver: str = "twinrca") -> dict[str, Any]:
     """Prometheus Alertmanager webhook body, version "4"."""
     status = "resolved" if ev.action == "resolve" else "firing"
-    labels = {"alertname": "TwinRCAIncident", "severity": str(ev.severity).lower(), "tenant": ev.tenant,
-              "managed_object": ev.source, "probable_cause": ev.probable_cause, "alarm_type": ev.alarm_type}
+    labels = {
+        "alertname": "TwinRCAIncident",
+        "severity": str(ev.severity).lower(),
+        "tenant": ev.tenant,
+        "managed_object": ev.source,
+        "probable_cause": ev.probable_cause,
+        "alarm_type": ev.alarm_type,
+    }
     alert = {
         "status": status,
         "labels": labels,
-        "annotations": {"summary": ev.summary, "incident_id": ev.incident_id,
-                        "description": json.dumps(ev.details, default=str)},
+        "annotations": {
+            "summary": ev.summary,
+            "incident_id": ev.incident_id,
+            "description": json.dumps(ev.details, default=str),
+        },
         "startsAt": _iso(ev.started_at),
         "endsAt": _iso(ev.ended_at) if status == "resolved" else ZERO_TIME,
         "generatorURL": ev.link,
@@ -163,8 +184,11 @@ def alertmanager_v4(ev: AlertEvent, *, receiver: str = "twinrca") -> dict[str, A
 
 def pagerduty_v2(ev: AlertEvent, *, routing_key: str) -> dict[str, Any]:
     """PagerDuty Events API v2 body (acknowledge/resolve carry only the key fields)."""
-    body: dict[str, Any] = {"routing_key": routing_key, "event_action": ev.action,
-                            "dedup_key": ev.dedup_key[:255]}
+    body: dict[str, Any] = {
+        "routing_key": routing_key,
+        "event_action": ev.action,
+        "dedup_key": ev.dedup_key[:255],
+    }
     if ev.action != "trigger":
         return body
     body["payload"] = {
@@ -191,7 +215,11 @@ def opsgenie(ev: AlertEvent) -> dict[str, Any]:
         "alias": ev.dedup_key[:512],
         "description": json.dumps(ev.details, default=str)[:15000],
         "tags": ["twinrca", ev.tenant, ev.alarm_type],
-        "details": {"incident_id": ev.incident_id, "root_element": ev.source, "probable_cause": ev.probable_cause},
+        "details": {
+            "incident_id": ev.incident_id,
+            "root_element": ev.source,
+            "probable_cause": ev.probable_cause,
+        },
         "entity": ev.source,
         "source": "TwinRCA",
         "priority": _OG_PRIORITY[ev.severity],
@@ -219,7 +247,9 @@ def sign_generic(body: bytes, secret: str, timestamp: int) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def verify_generic(body: bytes, header: str, secret: str, *, now: int, tolerance_s: int = 300) -> bool:
+def verify_generic(
+    body: bytes, header: str, secret: str, *, now: int, tolerance_s: int = 300
+) -> bool:
     """Receiver-side check of :func:`sign_generic` (constant-time, rejects stale timestamps)."""
     try:
         parts = dict(p.split("=", 1) for p in header.split(","))
@@ -231,7 +261,9 @@ def verify_generic(body: bytes, header: str, secret: str, *, now: int, tolerance
     return hmac.compare_digest(sign_generic(body, secret, ts), header)
 
 
-def threegpp_notification(ev: AlertEvent, *, system_dn: str = "DC=twinrca", href: str = "") -> dict[str, Any]:
+def threegpp_notification(
+    ev: AlertEvent, *, system_dn: str = "DC=twinrca", href: str = ""
+) -> dict[str, Any]:
     """3GPP TS 28.532 notifyNewAlarm / notifyClearedAlarm for the incident's root alarm,
     with ``rootCauseIndicator`` and ``correlatedNotifications`` naming the child alarms."""
     cleared = ev.action == "resolve"
@@ -247,21 +279,32 @@ def threegpp_notification(ev: AlertEvent, *, system_dn: str = "DC=twinrca", href
         "perceivedSeverity": "CLEARED" if cleared else str(ev.severity),
     }
     if not cleared:
-        body.update({
-            "specificProblem": ev.specific_problem,
-            "rootCauseIndicator": True,
-            "correlatedNotifications": [
-                {"sourceObjectInstance": mo, "notificationIds": list(ids)} for mo, ids in ev.correlated
-            ],
-            "proposedRepairActions": "; ".join(r["action"] for r in ev.details.get("remediations", [])),
-            "additionalText": ev.summary,
-        })
+        body.update(
+            {
+                "specificProblem": ev.specific_problem,
+                "rootCauseIndicator": True,
+                "correlatedNotifications": [
+                    {"sourceObjectInstance": mo, "notificationIds": list(ids)}
+                    for mo, ids in ev.correlated
+                ],
+                "proposedRepairActions": "; ".join(
+                    r["action"] for r in ev.details.get("remediations", [])
+                ),
+                "additionalText": ev.summary,
+            }
+        )
     return body
 
 
 def mda_report(
-    *, element: str, failure_mode: str, start: datetime, end: datetime, confidence: float,
-    mda_type: str = "FaultPrediction", extra: dict[str, Any] | None = None,
+    *,
+    element: str,
+    failure_mode: str,
+    start: datetime,
+    end: datetime,
+    confidence: float,
+    mda_type: str = "FaultPrediction",
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """3GPP TS 28.104 MDA report for a predicted fault."""
     outputs = [
