@@ -1,5 +1,6 @@
 """TwinRCA causal package."""
 
+from twinrca.causal.alarm_graph import AlarmGraph, learn_alarm_graph
 from twinrca.causal.attribution import (
     AttributionConfig,
     EntityScore,
@@ -11,11 +12,13 @@ from twinrca.causal.attribution import (
 )
 
 __all__ = [
+    "AlarmGraph",
     "AttributionConfig",
     "EntityScore",
     "GcmConfig",
     "MetricScore",
     "RankingResult",
     "RobustScorerConfig",
+    "learn_alarm_graph",
     "rank_root_causes",
 ]

@@ -6,7 +6,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-from _attribution_synth import ENTITIES, planted
+from tests.unit.causal._attribution_synth import ENTITIES, planted
 
 from twinrca.causal._entities import entity_map, metric_graph, project_graph
 from twinrca.causal._robust import robust_scores

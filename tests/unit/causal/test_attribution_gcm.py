@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _attribution_synth import CHAIN, EDGES, ENTITIES, planted
+from tests.unit.causal._attribution_synth import CHAIN, EDGES, ENTITIES, planted
 from typer.testing import CliRunner
 
 from twinrca.causal.attribution import AttributionConfig, rank_root_causes
