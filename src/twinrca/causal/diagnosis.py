@@ -12,10 +12,11 @@ whether ``e`` raised the incident's first alarm.
 
 For a candidate hypothesis ``H = (e, m)`` the score is the log prior of ``m`` (from the
 FMEA occurrence rating) plus the log likelihood ratio of ``e``'s symptoms under ``m``
-against the class ``ok`` (a healthy element near the incident, learned from the
-non-root elements of the training incidents). Exact inference over the incident's
+against the class ``ok:<kind>`` (a healthy element of the same kind near the incident,
+learned from the non-root elements of the training incidents). Exact inference over the incident's
 candidate set is then a normalised exponential of those scores (one root cause per
-incident, a temperature fitted on the training incidents).
+incident; a temperature and the weight of the KPI symptoms, which move together
+and are not independent, fitted on the training incidents).
 """
 
 from __future__ import annotations
@@ -160,9 +161,14 @@ class BayesianDiagnoser:
     alarm_vocab: Sequence[str] = ()
     kpi_vocab: Sequence[str] = ()
     temperature: float = 1.0
+    kpi_weight: float = 1.0
     classes: list[str] = field(default_factory=list)
     _logp: np.ndarray | None = None  # [class, feature, state]
     _encoder: SymptomEncoder | None = None
+
+    def _ok(self, element: str) -> str:
+        """The healthy class of an element's kind (healthy cores look unlike healthy cells)."""
+        return f"{OK}:{self.topology.element(element).kind}"
 
     # --- fitting -------------------------------------------------------------------
     def fit(
@@ -196,11 +202,12 @@ class BayesianDiagnoser:
             obs = enc.observe(ev)
             for e in ev.candidates:
                 rows.append(enc.encode(obs, e))
-                labels.append(mode if e == root else OK)
+                labels.append(mode if e == root else self._ok(e))
             if root not in ev.candidates:
                 rows.append(enc.encode(obs, root))
                 labels.append(mode)
-        self.classes = sorted(set(self.mode_kinds) | {OK})
+        kinds = {str(k) for k in ElementKind}
+        self.classes = sorted(set(self.mode_kinds) | {OK} | {f"{OK}:{k}" for k in kinds})
         x = np.vstack(rows)
         frame = pd.DataFrame(x, columns=[f"f{j}" for j in range(x.shape[1])])
         frame["Mode"] = pd.Categorical(labels, categories=self.classes)
@@ -214,10 +221,11 @@ class BayesianDiagnoser:
         if fit_temperature:
             self.temperature = self._fit_temperature(incidents)
         log.info(
-            "diagnoser fitted on %d incidents, %d symptom variables, T=%.2f",
+            "diagnoser fitted on %d incidents, %d symptom variables, T=%.2f, KPI weight %.2f",
             len(incidents),
             x.shape[1],
             self.temperature,
+            self.kpi_weight,
         )
         return self
 
@@ -232,40 +240,59 @@ class BayesianDiagnoser:
         return logp
 
     def _fit_temperature(self, incidents: list[tuple[IncidentEvidence, str, str]]) -> float:
-        best, best_t = np.inf, 1.0
-        scored = [(self._scores(ev), root, mode) for ev, root, mode in incidents]
-        for t in (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0):
-            nll = 0.0
-            for (keys, s), root, mode in scored:
-                z = s / t
-                z = z - z.max()
-                lse = np.log(np.exp(z).sum())
-                idx = next((i for i, k in enumerate(keys) if k == (root, mode)), None)
-                nll += (lse - z[idx]) if idx is not None else 10.0
-            if nll < best:
-                best, best_t = nll, t
-        return best_t
+        """Fit the KPI-symptom weight and the temperature on the training incidents
+        (log loss of the true (element, mode)). KPI anomalies of one outage move
+        together, so counting each as independent evidence would drown the alarms:
+        the weight is the calibrated share of their naive log likelihood ratio."""
+        comps = [(self._components(ev), root, mode) for ev, root, mode in incidents]
+        best = (np.inf, 1.0, 1.0)
+        for wk in (1.0, 0.5, 0.3, 0.2, 0.1, 0.05):
+            for t in (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0):
+                nll = 0.0
+                for (keys, c), root, mode in comps:
+                    if not keys:
+                        continue
+                    z = (c[:, 0] + c[:, 1] + wk * c[:, 2]) / t
+                    z = z - z.max()
+                    lse = np.log(np.exp(z).sum())
+                    idx = next((i for i, k in enumerate(keys) if k == (root, mode)), None)
+                    nll += (lse - z[idx]) if idx is not None else 10.0
+                if nll < best[0]:
+                    best = (nll, wk, t)
+        self.kpi_weight = best[1]
+        return best[2]
 
     # --- inference -----------------------------------------------------------------
-    def _scores(self, ev: IncidentEvidence) -> tuple[list[tuple[str, str]], np.ndarray]:
+    def _components(self, ev: IncidentEvidence) -> tuple[list[tuple[str, str]], np.ndarray]:
+        """Per candidate (element, mode): [log prior, alarm+structure log LR, KPI log LR]."""
         if self._logp is None or self._encoder is None:
             raise ModelError("the diagnoser is not fitted")
         enc, logp = self._encoder, self._logp
         obs = enc.observe(ev)
-        ok = self.classes.index(OK)
         cols = np.arange(len(enc.cardinality))
-        keys, scores = [], []
+        is_kpi = self._kpi_mask
+        keys, rows = [], []
         for e in ev.candidates:
             kind = str(self.topology.element(e).kind)
             x = enc.encode(obs, e)
-            base = logp[ok, cols, x].sum()
+            base = logp[self.classes.index(self._ok(e)), cols, x]
             for m, mk in self.mode_kinds.items():
                 if mk != kind:
                     continue
-                c = self.classes.index(m)
+                lr = logp[self.classes.index(m), cols, x] - base
                 keys.append((e, m))
-                scores.append(np.log(self.mode_prior.get(m, 1.0)) + logp[c, cols, x].sum() - base)
-        return keys, np.asarray(scores)
+                rows.append((np.log(self.mode_prior.get(m, 1.0)), lr[~is_kpi].sum(), lr[is_kpi].sum()))
+        return keys, np.asarray(rows, dtype=float).reshape(-1, 3)
+
+    def _scores(self, ev: IncidentEvidence) -> tuple[list[tuple[str, str]], np.ndarray]:
+        keys, c = self._components(ev)
+        return keys, c[:, 0] + c[:, 1] + self.kpi_weight * c[:, 2]
+
+    @property
+    def _kpi_mask(self) -> np.ndarray:
+        if self._encoder is None:
+            raise ModelError("the diagnoser is not fitted")
+        return np.array([n.startswith("K:") for n in self._encoder.feature_names])
 
     def rank(self, ev: IncidentEvidence, *, top: int = 10) -> list[RootCauseCandidate]:
         """Candidates best first with their posterior probability and evidence."""
@@ -295,9 +322,10 @@ class BayesianDiagnoser:
             return {}
         enc = self._encoder
         x = enc.encode(obs, element)
-        c, ok = self.classes.index(mode), self.classes.index(OK)
+        c, ok = self.classes.index(mode), self.classes.index(self._ok(element))
         cols = np.arange(len(x))
         contrib = self._logp[c, cols, x] - self._logp[ok, cols, x]
+        contrib = np.where(self._kpi_mask, self.kpi_weight * contrib, contrib)
         best = np.argsort(-contrib)[:5]
         return {
             "symptoms": [

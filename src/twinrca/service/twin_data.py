@@ -195,18 +195,19 @@ def match_faults(
     *,
     slack: timedelta = timedelta(minutes=30),
 ) -> dict[int, int]:
-    """label row -> incident index: the incident holding most alarms on the fault's
-    affected elements (root included) within the fault window."""
+    """label row -> incident index: within the fault window, the incident holding most
+    alarms on the fault's root element, then most on its affected elements."""
     out: dict[int, int] = {}
     for li, lab in enumerate(labels.itertuples(index=False)):
         affected = set(_as_list(lab.affected_elements)) | {lab.root_element}
         lo, hi = pd.Timestamp(lab.start) - slack, pd.Timestamp(lab.end) + slack
-        best, best_n = -1, 0
+        best, best_n = -1, (0, 0)
         for ii, inc in enumerate(incidents):
             a = inc.alarms
             t = pd.to_datetime(a["event_time"], utc=True)
-            n = int(((t >= lo) & (t <= hi) & a["managed_object"].isin(affected)).sum())
-            n += 3 * int(((t >= lo) & (t <= hi) & (a["managed_object"] == lab.root_element)).sum())
+            inside = (t >= lo) & (t <= hi)
+            n = (int((inside & (a["managed_object"] == lab.root_element)).sum()),
+                 int((inside & a["managed_object"].isin(affected)).sum()))
             if n > best_n:
                 best, best_n = ii, n
         if best >= 0:

@@ -8,19 +8,26 @@ from twinrca.twin_replay.generate import generate_scenario, plant_faults
 from twinrca.twin_replay.inventory import load_inventory, save_inventory_csv
 from twinrca.twin_replay.kernel import CELL_KPIS, cell_kernel, cell_reference
 from twinrca.twin_replay.network import generate_topology
+from twinrca.twin_replay.observe import Observation
 from twinrca.twin_replay.simulate import KPI_NAMES, CellParams, SimResult, TwinState, simulate
+from twinrca.twin_replay.verify import Verification, rerank, verify_candidates
+from twinrca.twin_replay.whatif import DO_NOTHING, RemediationOutcome, what_if
 
 __all__ = [
     "CELL_KPIS",
+    "DO_NOTHING",
     "KPI_NAMES",
     "CalibrationReport",
     "CellParams",
     "Demand",
     "FaultInstance",
     "Intervention",
+    "Observation",
+    "RemediationOutcome",
     "SimResult",
     "SurgeEvent",
     "TwinState",
+    "Verification",
     "calibrate_from_frame",
     "cell_kernel",
     "cell_reference",
@@ -30,7 +37,10 @@ __all__ = [
     "generate_topology",
     "load_inventory",
     "plant_faults",
+    "rerank",
     "save_inventory_csv",
     "simulate",
     "spread_of",
+    "verify_candidates",
+    "what_if",
 ]
