@@ -132,7 +132,8 @@ def ingest_files(
     result = FileIngestResult()
     writer = BatchWriter(store, group=None, dead_letters=dead_letters or (lambda d: None))
 
-    def flush(batch: Decoded) -> Decoded:
+    def flush(batch: Decoded) -> None:
+        """Write the batch and empty it IN PLACE: the file decoder still holds it."""
         if batch.size:
             r = writer.write(batch)
             result.kpis_written += r.kpis_written
@@ -140,7 +141,9 @@ def ingest_files(
             result.logs_written += r.logs_written
             result.duplicates_skipped += r.duplicates_skipped
             result.dead_letters.extend(batch.dead)
-        return Decoded()
+        fresh = Decoded()
+        batch.columns, batch.dead, batch.offsets = fresh.columns, fresh.dead, fresh.offsets
+        batch.messages, batch.good = fresh.messages, fresh.good
 
     batch = Decoded()
     for path in iter_files(paths):
@@ -148,7 +151,7 @@ def ingest_files(
         for n in _file(path, batch):
             result.messages += n
             if batch.size >= batch_rows:
-                batch = flush(batch)
+                flush(batch)
         if progress is not None:
             progress(path)
     flush(batch)
