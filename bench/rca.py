@@ -23,28 +23,17 @@ import numpy as np
 
 from twinrca.causal.diagnosis import signature
 from twinrca.fmea.catalogue import Catalogue, load_catalogue
-from twinrca.service.diagnose import detect_incidents, new_diagnoser
-from twinrca.service.twin_data import AlarmNoise, alarm_frame, kpi_anomalies, match_faults
-from twinrca.twin_replay.demand import generate_demand
-from twinrca.twin_replay.generate import _labels, plant_faults
+from twinrca.service.diagnose import new_diagnoser
+from twinrca.service.training import labelled_run
+from twinrca.service.twin_data import AlarmNoise
 from twinrca.twin_replay.network import generate_topology
-from twinrca.twin_replay.simulate import simulate
 
 TRAIN_SEEDS = (1, 2, 3)
 TEST_SEED_BASE = 70001
 
 
 def scenario(seed: int, topo, cat: Catalogue, *, days: float, faults: int):
-    dem = generate_demand(topo, days=days, seed=seed)
-    ivs = plant_faults(
-        topo, cat, count=faults, steps=dem.steps, step_minutes=dem.step_minutes, seed=seed
-    )
-    res = simulate(topo, dem, ivs, seed=seed, catalogue=cat)
-    labels = _labels(res, topo, cat, ivs)
-    alarms = alarm_frame(res, topo, cat, noise=AlarmNoise(), seed=seed)
-    anomalies = kpi_anomalies(res)
-    incidents = detect_incidents(alarms, topo, anomalies=anomalies)
-    return incidents, labels, match_faults(incidents, labels)
+    return labelled_run(seed, topo, cat, days=days, faults=faults)
 
 
 def first_alarm_baseline(cat: Catalogue, topo):

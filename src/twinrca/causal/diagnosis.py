@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -79,9 +78,27 @@ class SymptomEncoder:
         names += ["scope", "first"]
         self.feature_names = names
         self.cardinality = [3 if n.endswith(":down") or n == "scope" else 2 for n in names]
-        self._desc = lru_cache(maxsize=65536)(lambda e: frozenset(topology.descendants(e)))
-        self._anc = lru_cache(maxsize=65536)(lambda e: frozenset(topology.ancestors(e)))
-        self._nb = lru_cache(maxsize=65536)(self._neighbourhood)
+        self._desc_cache: dict[str, frozenset[str]] = {}
+        self._anc_cache: dict[str, frozenset[str]] = {}
+        self._nb_cache: dict[str, frozenset[str]] = {}
+
+    def _desc(self, e: str) -> frozenset[str]:
+        got = self._desc_cache.get(e)
+        if got is None:
+            got = self._desc_cache[e] = frozenset(self.topology.descendants(e))
+        return got
+
+    def _anc(self, e: str) -> frozenset[str]:
+        got = self._anc_cache.get(e)
+        if got is None:
+            got = self._anc_cache[e] = frozenset(self.topology.ancestors(e))
+        return got
+
+    def _nb(self, e: str) -> frozenset[str]:
+        got = self._nb_cache.get(e)
+        if got is None:
+            got = self._nb_cache[e] = self._neighbourhood(e)
+        return got
 
     def _neighbourhood(self, e: str) -> frozenset[str]:
         topo = self.topology

@@ -1,0 +1,116 @@
+"""Render an incident's lifecycle change into the tenant's webhook subscriptions.
+
+Returns ``(destination URL, outbox payload)`` pairs that the caller writes in the same
+transaction as the incident (``save_incident(..., alerts=...)``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twinrca.core.records import (
+    Incident,
+    IncidentState,
+    PerceivedSeverity,
+    Remediation,
+    RootCauseCandidate,
+)
+from twinrca.service.incidents import IncidentDoc
+from twinrca.service.webhooks.delivery import outbox_payload
+from twinrca.service.webhooks.formats import (
+    alertmanager_v4,
+    generic_json,
+    incident_event,
+    opsgenie,
+    pagerduty_v2,
+    threegpp_notification,
+)
+from twinrca.store.base import Store
+
+__all__ = ["ALERTING_STATES", "alerts_for", "secrets_by_url"]
+
+#: the lifecycle steps that notify NOC tools
+ALERTING_STATES = {IncidentState.RECOMMENDED, IncidentState.ACKNOWLEDGED, IncidentState.RESOLVED}
+
+
+def _record(doc: IncidentDoc) -> Incident:
+    sev = doc.severity.upper()
+    return Incident(
+        incident_id=doc.incident_id,
+        tenant=doc.tenant,
+        opened_at=doc.opened_at,
+        state=doc.state,
+        root_element=doc.root_element,
+        alarm_ids=tuple(a.alarm_id for a in doc.alarms),
+        elements=tuple(doc.elements),
+        severity=PerceivedSeverity(sev)
+        if sev in PerceivedSeverity.__members__
+        else PerceivedSeverity.MAJOR,
+        candidates=tuple(
+            RootCauseCandidate(
+                c.element, c.failure_mode, c.probability, verified_score=c.verified_score
+            )
+            for c in doc.candidates
+        ),
+        remediations=tuple(
+            Remediation(r.action, r.target, r.description, r.expected_recovery, r.recovery_interval)
+            for r in doc.remediations
+        ),
+        closed_at=doc.closed_at,
+    )
+
+
+def alerts_for(
+    store: Store, doc: IncidentDoc, *, base_url: str = ""
+) -> list[tuple[str, dict[str, Any]]]:
+    """Outbox entries for every active subscription of the incident's tenant."""
+    if doc.state not in ALERTING_STATES:
+        return []
+    subs = [
+        s
+        for s in store.list_documents("subscription", where={"active": True})
+        if "incident" in s.get("events", ["incident"])
+    ]
+    if not subs:
+        return []
+    root_alarm = next((a for a in doc.alarms if a.root), doc.alarms[0] if doc.alarms else None)
+    correlated: dict[str, list[int]] = {}
+    for a in doc.alarms:
+        if a is not root_alarm and a.notification_id is not None:
+            correlated.setdefault(a.managed_object, []).append(a.notification_id)
+    # the dedup key is the X.733 identity of the root alarm: stable over the lifecycle
+    event = incident_event(
+        _record(doc),
+        alarm_type=root_alarm.alarm_type if root_alarm else "QUALITY_OF_SERVICE_ALARM",
+        probable_cause=root_alarm.probable_cause if root_alarm else "unknown",
+        specific_problem=root_alarm.specific_problem if root_alarm else "",
+        correlated=tuple((mo, tuple(ids)) for mo, ids in sorted(correlated.items())),
+        notification_id=root_alarm.notification_id or 0 if root_alarm else 0,
+        base_url=base_url,
+    )
+    out = []
+    for s in subs:
+        fmt, secret = s["format"], s.get("secret") or ""
+        headers: dict[str, str] = {}
+        if fmt == "alertmanager":
+            body = alertmanager_v4(event)
+        elif fmt == "pagerduty":
+            body = pagerduty_v2(event, routing_key=secret)
+        elif fmt == "opsgenie":
+            body = opsgenie(event)
+            headers["Authorization"] = f"GenieKey {secret}"
+        elif fmt == "3gpp":
+            body = threegpp_notification(event)
+        else:
+            body = generic_json(event)
+        out.append((s["url"], outbox_payload(fmt, body, headers)))
+    return out
+
+
+def secrets_by_url(store: Store) -> dict[str, str]:
+    """HMAC keys of the generic subscriptions, for the deliverer's signatures."""
+    return {
+        s["url"]: s["secret"]
+        for s in store.list_documents("subscription", where={"active": True})
+        if s.get("format") == "generic" and s.get("secret")
+    }

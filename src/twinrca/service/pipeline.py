@@ -1,0 +1,296 @@
+"""The pipeline that turns stored telemetry into recommended incidents.
+
+For a time window: read alarms and KPIs from the store, group alarms into incidents
+with their KPI anomalies, rank (element, failure mode) candidates with the Bayesian
+diagnoser (and users' plugin diagnosers), verify the top candidates on the twin and
+re-rank, simulate the remediations of the verified cause, and store each incident
+(with its webhook alerts, in one transaction). Incidents whose alarms have all
+cleared are resolved (and their resolve alerts sent).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from twinrca.causal.anomaly import SeasonalBaseline
+from twinrca.causal.diagnosis import BayesianDiagnoser
+from twinrca.core.records import IncidentState, RootCauseCandidate
+from twinrca.core.topology import ElementKind, Topology
+from twinrca.fmea.catalogue import Catalogue
+from twinrca.service.alerts import alerts_for
+from twinrca.service.diagnose import DetectedIncident, detect_incidents, incident_document
+from twinrca.service.incidents import (
+    CandidateDoc,
+    IncidentDoc,
+    RemediationDoc,
+    save_incident,
+    transition,
+)
+from twinrca.service.plugins import LoadedPlugin
+from twinrca.store.base import Store
+from twinrca.twin_replay.demand import Demand, demand_from_telemetry
+from twinrca.twin_replay.observe import Observation
+from twinrca.twin_replay.simulate import CellParams
+from twinrca.twin_replay.verify import rerank, verify_candidates
+from twinrca.twin_replay.whatif import what_if
+
+__all__ = ["Pipeline", "PipelineConfig", "incident_key"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    verify_top: int = 3
+    verify_weight: float = 0.5
+    verify_scenarios: int = 16
+    whatif_scenarios: int = 64
+    whatif_horizon_steps: int = 48
+    engine: str = "numba"
+    seed: int = 0
+
+
+@dataclass
+class Pipeline:
+    store: Store
+    topology: Topology
+    catalogue: Catalogue
+    diagnoser: BayesianDiagnoser
+    config: PipelineConfig = field(default_factory=PipelineConfig)
+    plugins: Sequence[LoadedPlugin] = ()
+    params: CellParams | None = None
+    base_url: str = ""
+
+    def run_window(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> list[IncidentDoc]:
+        """Detect, diagnose, verify and recommend for the window; return stored incidents."""
+        alarms = self.store.read_alarms(start, end)
+        kpis = self.store.read_kpis(start, end)
+        if alarms.empty:
+            return []
+        baseline = SeasonalBaseline.fit(kpis) if len(kpis) else None
+        detected = detect_incidents(alarms, self.topology, kpis=kpis, baseline=baseline)
+        demand = self._demand(kpis)
+        out = []
+        for inc in detected:
+            doc = self._one(inc, alarms, kpis, demand)
+            out.append(doc)
+        return out
+
+    # --- one incident ------------------------------------------------------------------
+    def _one(
+        self, inc: DetectedIncident, alarms: pd.DataFrame, kpis: pd.DataFrame, demand: Demand | None
+    ) -> IncidentDoc:
+        t0 = time.perf_counter()
+        key = incident_key(inc)
+        existing = self.store.get_document("incident", key)
+        if existing is not None and existing.get("state") in ("acknowledged", "resolved"):
+            return IncidentDoc.model_validate(existing)  # a person owns it now
+        ranked = list(self.diagnoser.rank(inc.evidence, top=5))
+        for plugin in self.plugins:
+            extra = list(plugin.instance.rank(inc.evidence))
+            ranked += [
+                RootCauseCandidate(
+                    c.element,
+                    c.failure_mode,
+                    c.probability,
+                    {**dict(c.evidence), "source": plugin.name},
+                )
+                for c in extra
+            ]
+        t_diag = time.perf_counter()
+        doc = incident_document(
+            inc,
+            ranked,
+            tenant=self.store.tenant,
+            catalogue=self.catalogue,
+            topology=self.topology,
+            incident_id=key,
+        )
+        doc = doc.model_copy(update={"unverified_candidates": list(doc.candidates)})
+        verified, verification = self._verify(inc, ranked, alarms, kpis, demand)
+        t_ver = time.perf_counter()
+        if verified:
+            doc = doc.model_copy(
+                update={
+                    "candidates": _candidate_docs(verified, doc, self.catalogue),
+                    "verification": verification,
+                    "root_element": verified[0].element,
+                    "state": IncidentState.VERIFIED,
+                }
+            )
+            doc = doc.model_copy(
+                update={
+                    "alarms": [
+                        a.model_copy(update={"root": a.managed_object == verified[0].element})
+                        for a in doc.alarms
+                    ]
+                }
+            )
+            remediations = self._what_if(inc, verified[0], demand)
+            if remediations:
+                doc = doc.model_copy(
+                    update={"remediations": remediations, "state": IncidentState.RECOMMENDED}
+                )
+        t_rec = time.perf_counter()
+        doc = doc.model_copy(
+            update={
+                "timings": {
+                    "diagnose_s": t_diag - t0,
+                    "verify_s": t_ver - t_diag,
+                    "what_if_s": t_rec - t_ver,
+                    "total_s": t_rec - t0,
+                }
+            }
+        )
+        if _all_cleared(inc, alarms):
+            save_incident(
+                self.store, doc, alerts=alerts_for(self.store, doc, base_url=self.base_url)
+            )
+            doc = transition(doc, IncidentState.RESOLVED, by="twinrca", note="all alarms cleared")
+        save_incident(self.store, doc, alerts=alerts_for(self.store, doc, base_url=self.base_url))
+        return doc
+
+    def _verify(
+        self,
+        inc: DetectedIncident,
+        ranked: list[RootCauseCandidate],
+        alarms: pd.DataFrame,
+        kpis: pd.DataFrame,
+        demand: Demand | None,
+    ) -> tuple[list[RootCauseCandidate], dict]:
+        top = ranked[: self.config.verify_top]
+        if not top or demand is None:
+            return [], {}
+        lo = pd.Timestamp(inc.group.start) - pd.Timedelta(hours=2)
+        hi = pd.Timestamp(inc.group.end) + pd.Timedelta(hours=4)
+        elements = set(inc.evidence.candidates) | set(inc.group.elements)
+        for e in list(elements):
+            elements |= (
+                self.topology.descendants(e)
+                if self.topology.element(e).kind != ElementKind.CORE
+                else set()
+            )
+        a = alarms[
+            (pd.to_datetime(alarms["event_time"], utc=True) >= lo)
+            & (pd.to_datetime(alarms["event_time"], utc=True) <= hi)
+        ]
+        t = pd.to_datetime(kpis["period_end"], utc=True)
+        k = kpis[(t >= lo) & (t <= hi) & kpis["managed_object"].isin(elements)]
+        obs = Observation.from_frames(a, k)
+        window = _steps(demand, lo, hi)
+        try:
+            ver = verify_candidates(
+                self.topology,
+                obs,
+                top,
+                demand=demand,
+                params=self.params,
+                window=window,
+                scenarios=self.config.verify_scenarios,
+                seed=self.config.seed,
+                catalogue=self.catalogue,
+                engine=self.config.engine,
+            )
+        except Exception:  # verification must never lose an incident: keep the unverified ranking
+            log.exception("verification failed for %s", incident_key(inc))
+            return [], {}
+        reranked = rerank(top, ver, weight=self.config.verify_weight)
+        payload = {f"{v.candidate.element}|{v.candidate.failure_mode}": v.to_json() for v in ver}
+        return reranked + ranked[self.config.verify_top :], payload
+
+    def _what_if(
+        self, inc: DetectedIncident, cause: RootCauseCandidate, demand: Demand | None
+    ) -> list[RemediationDoc]:
+        if demand is None:
+            return []
+        now = _steps(demand, pd.Timestamp(inc.group.end), pd.Timestamp(inc.group.end))[0]
+        start = _steps(demand, pd.Timestamp(inc.group.start), pd.Timestamp(inc.group.start))[0]
+        try:
+            outcomes = what_if(
+                self.topology,
+                (cause.element, cause.failure_mode),
+                now_step=now,
+                demand=demand,
+                params=self.params,
+                scenarios=self.config.whatif_scenarios,
+                seed=self.config.seed,
+                horizon_steps=self.config.whatif_horizon_steps,
+                fault_start_step=start,
+                catalogue=self.catalogue,
+                engine=self.config.engine,
+            )
+        except Exception:
+            log.exception("what-if failed for %s", incident_key(inc))
+            return []
+        return [
+            RemediationDoc(
+                action=o.action_id,
+                target=o.target,
+                description=o.description,
+                expected_recovery=o.expected_service,
+                recovery_interval=o.service_interval,
+                time_to_recover_min=o.time_to_recover_min,
+                risk=o.risk,
+                cost=o.cost,
+            )
+            for o in outcomes
+        ]
+
+    def _demand(self, kpis: pd.DataFrame) -> Demand | None:
+        if kpis.empty or not (kpis["measurement"] == "dl_throughput_mbps").any():
+            return None
+        frame = kpis.rename(columns={"managed_object": "element_id", "period_end": "time"})
+        return demand_from_telemetry(frame, self.topology)
+
+
+def incident_key(inc: DetectedIncident) -> str:
+    """A stable id for an incident: the time and element of its first alarm, so a
+    re-run of the same window (or a restarted service) updates, not duplicates, it."""
+    first = inc.alarms.sort_values(["event_time", "alarm_id"], kind="stable").iloc[0]
+    stamp = pd.Timestamp(first["event_time"]).strftime("%Y%m%dT%H%M%S")
+    return f"inc-{stamp}-{str(first['managed_object']).replace(':', '-')}"
+
+
+def _all_cleared(inc: DetectedIncident, alarms: pd.DataFrame) -> bool:
+    ids = set(inc.alarms["alarm_id"].astype(str))
+    cleared = set(alarms.loc[alarms["state"].astype(str) == "cleared", "alarm_id"].astype(str))
+    return bool(ids) and ids <= cleared
+
+
+def _steps(demand: Demand, lo: pd.Timestamp, hi: pd.Timestamp) -> tuple[int, int]:
+    step = pd.Timedelta(minutes=demand.step_minutes)
+    start = pd.Timestamp(demand.start)
+    a = int(np.clip((lo - start) // step, 0, demand.steps - 1))
+    b = int(np.clip((hi - start) // step + 1, a + 1, demand.steps))
+    return a, b
+
+
+def _candidate_docs(
+    ranked: list[RootCauseCandidate], doc: IncidentDoc, catalogue: Catalogue
+) -> list[CandidateDoc]:
+    by_key = {(c.element, c.failure_mode): c for c in doc.unverified_candidates}
+    out = []
+    for c in ranked:
+        old = by_key.get((c.element, c.failure_mode))
+        mode = catalogue.mode(c.failure_mode) if c.failure_mode in catalogue else None
+        out.append(
+            CandidateDoc(
+                element=c.element,
+                failure_mode=c.failure_mode,
+                probability=c.probability,
+                verified_score=c.verified_score,
+                evidence=dict(old.evidence if old else c.evidence),
+                fmea=old.fmea if old else ({"id": mode.id, "name": mode.name} if mode else {}),
+                source=str(dict(c.evidence).get("source", "builtin")),
+            )
+        )
+    return out

@@ -1,0 +1,121 @@
+"""Training the diagnoser on labelled twin runs of the operator's own topology
+(the twin's first use: labelled data on demand)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from twinrca.causal.diagnosis import BayesianDiagnoser, IncidentEvidence
+from twinrca.core.topology import Topology
+from twinrca.fmea.catalogue import Catalogue
+from twinrca.service.diagnose import DetectedIncident, detect_incidents, new_diagnoser
+from twinrca.service.twin_data import AlarmNoise, alarm_frame, kpi_anomalies, match_faults
+from twinrca.twin_replay.demand import generate_demand
+from twinrca.twin_replay.generate import _labels, plant_faults
+from twinrca.twin_replay.simulate import simulate
+
+__all__ = ["labelled_run", "train_diagnoser", "train_or_load"]
+
+log = logging.getLogger(__name__)
+
+
+def labelled_run(
+    seed: int,
+    topology: Topology,
+    catalogue: Catalogue,
+    *,
+    days: float = 3.0,
+    faults: int = 70,
+    noise: AlarmNoise | None = None,
+    engine: str = "numba",
+) -> tuple[list[DetectedIncident], pd.DataFrame, dict[int, int]]:
+    """One twin run with planted faults: detected incidents, labels, label -> incident."""
+    dem = generate_demand(topology, days=days, seed=seed)
+    ivs = plant_faults(
+        topology, catalogue, count=faults, steps=dem.steps, step_minutes=dem.step_minutes, seed=seed
+    )
+    res = simulate(topology, dem, ivs, seed=seed, catalogue=catalogue, engine=engine)
+    labels = _labels(res, topology, catalogue, ivs)
+    alarms = alarm_frame(res, topology, catalogue, noise=noise or AlarmNoise(), seed=seed)
+    incidents = detect_incidents(alarms, topology, anomalies=kpi_anomalies(res))
+    return incidents, labels, match_faults(incidents, labels)
+
+
+def training_cases(
+    seeds: Iterable[int],
+    topology: Topology,
+    catalogue: Catalogue,
+    *,
+    days: float = 3.0,
+    faults: int = 70,
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[IncidentEvidence, str, str]]:
+    cases = []
+    for seed in seeds:
+        incidents, labels, match = labelled_run(seed, topology, catalogue, days=days, faults=faults)
+        for li, ii in match.items():
+            lab = labels.iloc[li]
+            cases.append((incidents[ii].evidence, str(lab.root_element), str(lab.mode_id)))
+        if progress:
+            progress(seed)
+    return cases
+
+
+def train_diagnoser(
+    topology: Topology,
+    catalogue: Catalogue,
+    *,
+    seeds: Iterable[int] = (1, 2, 3),
+    days: float = 3.0,
+    faults: int = 70,
+    progress: Callable[[int], None] | None = None,
+) -> BayesianDiagnoser:
+    cases = training_cases(seeds, topology, catalogue, days=days, faults=faults, progress=progress)
+    return new_diagnoser(topology, catalogue).fit(cases)
+
+
+def train_or_load(
+    path: Path,
+    topology: Topology,
+    catalogue: Catalogue,
+    *,
+    seeds: tuple[int, ...] = (1, 2, 3),
+    days: float = 3.0,
+    faults: int = 70,
+    progress: Callable[[int], None] | None = None,
+) -> BayesianDiagnoser:
+    """A cached diagnoser for this topology, catalogue and training set-up, else a new one.
+    The cache key records what the model assumed (topology, catalogue version, seeds)."""
+    key = _fingerprint(topology, catalogue, seeds, days, faults)
+    if path.is_file():
+        try:
+            with path.open("rb") as fh:
+                stored_key, diag = pickle.load(fh)  # noqa: S301 - our own cache file
+            if stored_key == key:
+                return diag
+        except (OSError, pickle.UnpicklingError, ValueError, EOFError):
+            log.warning("ignoring unreadable diagnoser cache %s", path)
+    diag = train_diagnoser(
+        topology, catalogue, seeds=seeds, days=days, faults=faults, progress=progress
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        pickle.dump((key, diag), fh)
+    return diag
+
+
+def _fingerprint(
+    topology: Topology, catalogue: Catalogue, seeds: tuple[int, ...], days: float, faults: int
+) -> str:
+    h = hashlib.sha256()
+    h.update(repr(sorted(topology.feeds)).encode())
+    h.update(repr(topology.neighbour_pairs).encode())
+    h.update(str(catalogue.version).encode())
+    h.update(repr((seeds, days, faults)).encode())
+    return h.hexdigest()
