@@ -201,18 +201,15 @@ class BayesianDiagnoser:
         incidents = list(incidents)
         if not incidents:
             raise ModelError("no labelled incidents to fit the diagnoser on")
-        if not self.alarm_vocab or not self.kpi_vocab:
-            sigs, kpis = set(self.alarm_vocab), set(self.kpi_vocab)
-            for ev, _, _ in incidents:
-                sigs |= set(
-                    ev.alarms["probable_cause"].astype(str)
-                    + "|"
-                    + ev.alarms["specific_problem"].astype(str)
-                )
-                if len(ev.anomalies):
-                    d = np.where(ev.anomalies["direction"].to_numpy() > 0, ":up", ":down")
-                    kpis |= set(ev.anomalies["measurement"].astype(str).to_numpy() + d)
-            self.alarm_vocab, self.kpi_vocab = sorted(sigs), sorted(kpis)
+        # the vocabulary: what the caller knows (e.g. the catalogue's alarms) and what training shows
+        sigs, kpis = set(self.alarm_vocab), set(self.kpi_vocab)
+        for ev, _, _ in incidents:
+            a = ev.alarms
+            sigs |= set(a["probable_cause"].astype(str) + "|" + a["specific_problem"].astype(str))
+            if len(ev.anomalies):
+                d = np.where(ev.anomalies["direction"].to_numpy() > 0, ":up", ":down")
+                kpis |= set(ev.anomalies["measurement"].astype(str).to_numpy() + d)
+        self.alarm_vocab, self.kpi_vocab = sorted(sigs), sorted(kpis)
         enc = self._encoder = SymptomEncoder(self.topology, self.alarm_vocab, self.kpi_vocab)
         rows, labels = [], []
         for ev, root, mode in incidents:
@@ -298,7 +295,9 @@ class BayesianDiagnoser:
                     continue
                 lr = logp[self.classes.index(m), cols, x] - base
                 keys.append((e, m))
-                rows.append((np.log(self.mode_prior.get(m, 1.0)), lr[~is_kpi].sum(), lr[is_kpi].sum()))
+                rows.append(
+                    (np.log(self.mode_prior.get(m, 1.0)), lr[~is_kpi].sum(), lr[is_kpi].sum())
+                )
         return keys, np.asarray(rows, dtype=float).reshape(-1, 3)
 
     def _scores(self, ev: IncidentEvidence) -> tuple[list[tuple[str, str]], np.ndarray]:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from twinrca.causal.anomaly import SeasonalBaseline
-from twinrca.causal.diagnosis import BayesianDiagnoser, IncidentEvidence
+from twinrca.causal.diagnosis import BayesianDiagnoser, IncidentEvidence, signature
 from twinrca.causal.incidents import AlarmGroup, candidate_elements, group_alarms
 from twinrca.core.records import IncidentState, PerceivedSeverity, RootCauseCandidate
 from twinrca.core.topology import Topology
@@ -52,6 +52,9 @@ def new_diagnoser(topology: Topology, catalogue: Catalogue) -> BayesianDiagnoser
         topology,
         mode_kinds={m.id: str(m.element_kind) for m in catalogue if m.primary},
         mode_prior={m.id: float(m.occurrence) for m in catalogue if m.primary},
+        alarm_vocab=sorted(
+            {signature(r.probable_cause, r.specific_problem) for m in catalogue for r in m.alarms}
+        ),
     )
 
 
