@@ -201,7 +201,7 @@ class BayesianDiagnoser:
         incidents = list(incidents)
         if not incidents:
             raise ModelError("no labelled incidents to fit the diagnoser on")
-        # the vocabulary: what the caller knows (e.g. the catalogue's alarms) and what training shows
+        # vocabulary: what the caller knows (the catalogue's alarms) and what training shows
         sigs, kpis = set(self.alarm_vocab), set(self.kpi_vocab)
         for ev, _, _ in incidents:
             a = ev.alarms
