@@ -25,9 +25,9 @@ demo: $(STAMP) ## run the whole pipeline on a generated scenario, no servers nee
 dashboard: $(STAMP) ## start the Streamlit RCA dashboard on the demo data
 	$(VENV)/bin/twinrca dashboard
 
-test: $(STAMP) ## start Kafka, TimescaleDB and PostgreSQL, run every test, stop the services
+test: $(STAMP) ## start Kafka, TimescaleDB and PostgreSQL (empty), run every test, stop the services
 	@bash -c 'trap "./deploy/services.sh down" EXIT; \
-	  ./deploy/services.sh up && ./deploy/browser.sh install && \
+	  ./deploy/services.sh wipe && ./deploy/services.sh up && ./deploy/browser.sh install && \
 	  eval "$$(./deploy/services.sh env | sed "s/^/export /")" && \
 	  TWINRCA_REQUIRE_SERVICES=1 $(PY) -m pytest $(PYTEST_ARGS)'
 
