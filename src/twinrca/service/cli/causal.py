@@ -73,6 +73,12 @@ def discover(
     method: Annotated[
         str, typer.Option(help="hawkes (temporal) or windows (pgmpy PC).")
     ] = "hawkes",
+    save: Annotated[
+        str | None,
+        typer.Option(
+            help="Also store the graph as the next version of this name (TWINRCA_STORE__*)."
+        ),
+    ] = None,
 ) -> None:
     """Learn a causal graph between alarm types and write its weighted edges."""
     from rich.console import Console
@@ -98,3 +104,33 @@ def discover(
     out.parent.mkdir(parents=True, exist_ok=True)
     graph.edges[["cause", "effect", "weight"]].to_csv(out, index=False)
     console.print(f"{len(graph.edges)} edges written to {out}")
+    if save:
+        from twinrca.service.graphs import save_graph
+        from twinrca.service.stores import settings_store
+
+        with settings_store() as store:
+            version = save_graph(
+                store,
+                save,
+                graph.edges,
+                method=method,
+                source={
+                    "alarms": str(alarms),
+                    "topology": str(topology or ""),
+                    "prior": str(prior or ""),
+                    "rows": len(frame),
+                },
+            )
+        console.print(f"stored as causal graph {save!r} version {version}")
+
+
+@app.command()
+def history(name: str) -> None:
+    """Versions of a stored causal graph."""
+    import json
+
+    from twinrca.service.graphs import graph_history
+    from twinrca.service.stores import settings_store
+
+    with settings_store() as store:
+        typer.echo(json.dumps(graph_history(store, name), indent=1))
