@@ -24,6 +24,7 @@ from twinrca.fmea.catalogue import load_catalogue
 from twinrca.ingest.files import ingest_files
 from twinrca.service.alerts import secrets_by_url
 from twinrca.service.auth import create_api_key
+from twinrca.service.fmea_feedback import rerate_from_service
 from twinrca.service.incidents import IncidentDoc
 from twinrca.service.pipeline import Pipeline, PipelineConfig
 from twinrca.service.training import train_or_load
@@ -176,9 +177,19 @@ def run_demo(
     # "now" is the middle of the last planted fault: the NOC looks while it is still on,
     # so the demo has open incidents next to resolved ones
     last = labels.sort_values("start").iloc[-1]
-    now = pd.Timestamp(last["start"]) + (pd.Timestamp(last["end"]) - pd.Timestamp(last["start"])) / 2
+    now = (
+        pd.Timestamp(last["start"]) + (pd.Timestamp(last["end"]) - pd.Timestamp(last["start"])) / 2
+    )
     incidents = pipeline.run_window(None, now.to_pydatetime())
     labels = labels[pd.to_datetime(labels["start"], utc=True) < now]
+
+    observed = (now - pd.Timestamp(labels["start"].min() if len(labels) else now)).total_seconds()
+    changes = rerate_from_service(
+        store, incidents, topology, observed_days=max(observed / 86400, days)
+    )
+    say(
+        f"      FMEA: {changes} occurrence/detection ratings re-rated from these incidents (history kept)"
+    )
 
     say("[5/6] alerts: delivering the outbox to the local webhook receiver")
     deliverer = Deliverer(store, timeout_s=5, secret_for=lambda url: secrets_by_url(store).get(url))
