@@ -1,6 +1,7 @@
 """The dashboard in a real browser: Debian's chromium driven by Playwright, against a
-``streamlit run`` server on a free loopback port and a seeded store (or the demo's store
-when ``TWINRCA_TEST_DEMO_STORE`` names one). Screenshots go to test-artifacts/screenshots/.
+``streamlit run`` server on a free loopback port and the output of a small ``twinrca demo``
+run (or the store ``TWINRCA_TEST_DEMO_STORE`` names, or the seeded sample with
+``TWINRCA_TEST_DASHBOARD_DATA=sample``). Screenshots go to test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -57,14 +58,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str 
         pytest.skip(f"no chromium at {CHROMIUM} (deploy/browser.sh install)")
     root = tmp_path_factory.mktemp("browser")
     demo = os.environ.get("TWINRCA_TEST_DEMO_STORE")
+    system = None
     if demo:
         path, key, auth = root / "demo.duckdb", None, "none"
         shutil.copy(demo, path)  # never write into the demo's own file
         tenant = os.environ.get("TWINRCA_TEST_DEMO_TENANT", "default")
-    else:
+    elif os.environ.get("TWINRCA_TEST_DASHBOARD_DATA") == "sample":
         path, tenant, auth = root / "sample.duckdb", "acme", "key"
         key = seed_file(path, tenant=tenant, cells=48, seed=3).api_key
-    cfg = config_for(path, auth=auth, tenant=tenant, jobs_dir=root / "jobs", refresh_s=30)
+    else:  # the demo's own output: a small `twinrca demo` run, signed in with its API key
+        from twinrca.service.demo import run_demo
+
+        result = run_demo(root / "demo", cells=60, days=2.0, faults=6, seed=5, say=lambda *a: None)
+        path, tenant, auth = result.store_path, "demo", "key"
+        key, system = result.summary["api_key"], "demo"
+    cfg = config_for(
+        path,
+        auth=auth,
+        tenant=tenant,
+        jobs_dir=root / "jobs",
+        refresh_s=30,
+        **({"system_tenant": system} if system else {}),
+    )
     port = _free_port()
     log = (root / "streamlit.log").open("wb")
     proc = subprocess.Popen(
