@@ -139,6 +139,7 @@ class FailureMode:
     follows: str | None = None
     follows_after_attr: str | None = None
     primary: bool = True
+    self_clearing: bool = True  # ends by itself (grid back, rain over); False: until repaired
 
     @property
     def correct_remediation(self) -> str | None:
@@ -329,6 +330,7 @@ def _mode(doc: Mapping[str, Any]) -> FailureMode:
         follows=doc.get("follows"),
         follows_after_attr=doc.get("follows_after_attr"),
         primary=bool(doc.get("primary", True)),
+        self_clearing=bool(doc.get("self_clearing", True)),
     )
 
 

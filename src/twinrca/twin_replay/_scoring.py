@@ -120,8 +120,15 @@ def sim_cube(result: SimResult, block: range, focus: list[str], *, mean: bool = 
     """``[E, T, K]`` scenario mean over ``block`` (or ``[R, E, T, K]`` with ``mean=False``)."""
     assert result.kpis is not None  # verification always runs with full=True
     pos = {e: i for i, e in enumerate(result.element_ids)}
-    reps = result.kpis[list(block)][:, [pos[e] for e in focus]][..., _K_IDX].astype(np.float64)
-    return reps.mean(axis=0) if mean else reps
+    rows = (
+        result.kpis[block.start : block.stop]  # a view: scenario blocks are contiguous
+        if block.step == 1
+        else result.kpis[list(block)]
+    )
+    reps = rows[:, np.array([pos[e] for e in focus], dtype=np.int64)]
+    if mean:
+        return reps.mean(axis=0, dtype=np.float64)[..., _K_IDX]
+    return reps[..., _K_IDX].astype(np.float64)
 
 
 @dataclass(frozen=True, slots=True)

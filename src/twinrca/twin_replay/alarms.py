@@ -165,7 +165,13 @@ def alarm_records(table: pd.DataFrame, start: datetime, *, scenario: int = 0) ->
             "specific_problem": r.specific_problem,
         }
         t0 = start + timedelta(minutes=float(r.raise_min))
-        text = f"twin fault {r.fault} {r.mode_id}" if r.mode_id else "remediation side effect"
+        text = (
+            f"twin fault {r.fault} {r.mode_id}"
+            if r.mode_id
+            else "KPI threshold crossed"
+            if r.fault == -2
+            else "remediation side effect"
+        )
         out.append(
             (
                 t0,

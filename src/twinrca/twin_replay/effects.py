@@ -70,6 +70,7 @@ class FaultInstance:
     residual_from: int | None = None  # step from which only ``residual`` of the effect is left
     residual: float = 1.0
     spread: Spread = field(default_factory=lambda: Spread("", (), ()))
+    follows: str | None = None  # mode id of the instance this one follows (same source)
 
 
 def spread_of(topology: Topology, mode: FailureMode, root: str) -> Spread:
@@ -148,7 +149,12 @@ def _faults(
                     key = (m.id, iv.element)
                     if key not in cache:
                         cache[key] = spread_of(topology, m, iv.element)
-                    out.append(FaultInstance(s, k, m, iv.element, start, end, r, spread=cache[key]))
+                    parent = None if m is mode else mode.id
+                    out.append(
+                        FaultInstance(
+                            s, k, m, iv.element, start, end, r, spread=cache[key], follows=parent
+                        )
+                    )
     return out
 
 
@@ -181,6 +187,22 @@ def _remediate(
     )
 
 
+def _end_followers(faults: list[FaultInstance], before: list[FaultInstance]) -> None:
+    """A root fault repaired (ended earlier) ends the faults that follow it: battery
+    exhaustion does not outlast the mains repair. In place, per (scenario, source)."""
+    ended = {
+        (f.source, f.mode.id): f.end
+        for f, b in zip(faults, before, strict=True)
+        if f.follows is None and f.end < b.end and f.residual_from == b.residual_from
+    }
+    if not ended:
+        return
+    for i, f in enumerate(faults):
+        at = ended.get((f.source, f.follows)) if f.follows is not None else None
+        if at is not None and at < f.end:
+            faults[i] = replace(f, end=max(at, f.start))
+
+
 def expand(
     topology: Topology,
     catalogue: Catalogue,
@@ -192,22 +214,30 @@ def expand(
     seed: int,
 ) -> tuple[list[FaultInstance], list[tuple[int, str, int, int, Intervention]]]:
     """Fault instances after remediations, and the remediation outages
-    ``(scenario, element, start, end, intervention)`` (resets) and compensations."""
+    ``(scenario, element, start, end, intervention)`` (resets) and compensations.
+
+    A remediation acts on the faults rooted at its element whose mode lists it; a
+    fault it ends (``restore``) also ends the faults that follow it (mains repaired:
+    no battery exhaustion afterwards)."""
     faults = _faults(topology, catalogue, interventions, scenarios, steps, step_minutes)
+    by_scenario: dict[int, list[int]] = {}
+    for i, f in enumerate(faults):
+        by_scenario.setdefault(f.scenario, []).append(i)
     extras: list[tuple[int, str, int, int, Intervention]] = []
     for k, iv in enumerate(interventions):
         if iv.kind != "remediation":
             continue
         action = catalogue.action(iv.mode_or_action_id)
         topology.element(iv.element)
-        chosen = set(iv.scenarios) if iv.scenarios is not None else None
-        faults = [
-            f
-            if chosen is not None and f.scenario not in chosen
-            else _remediate(f, action, iv, k, topology, seed, step_minutes)
-            for f in faults
-        ]
-        for s in sorted(chosen) if chosen is not None else range(scenarios):
+        chosen = sorted(set(iv.scenarios)) if iv.scenarios is not None else range(scenarios)
+        for s in chosen:
+            pos = by_scenario.get(s, ())
+            before = [faults[i] for i in pos]
+            after = [_remediate(f, action, iv, k, topology, seed, step_minutes) for f in before]
+            _end_followers(after, before)
+            for i, f in zip(pos, after, strict=True):
+                faults[i] = f
+        for s in chosen:
             if action.side_effect_outage_min > 0:
                 extras.append(
                     (

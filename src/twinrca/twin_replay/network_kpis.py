@@ -62,30 +62,48 @@ def _node_effects(
         "loss_pct": np.zeros(shape, np.float32),
         "load_add": np.zeros(shape, np.float32),
     }
+    groups: dict[tuple[str, int], list[tuple[np.ndarray, KpiEffect]]] = {}
     for f in faults:
-        targets = [(f.root, f.mode.root_effect)] + [
-            (d, f.mode.descendant_effect) for d in f.spread.descendants
-        ]
         t = np.arange(max(f.start, 0), min(f.end, shape[2]))
         if not len(t):
             continue
+        key = (f.mode.id, id(f.spread))  # spreads are shared per (mode, root) by expand
+        if key not in groups:
+            groups[key] = [
+                (np.array([node_pos[e] for e in els if e in node_pos], dtype=np.int64), eff)
+                for els, eff in (
+                    ((f.root,), f.mode.root_effect),
+                    (f.spread.descendants, f.mode.descendant_effect),
+                )
+                if not eff.is_neutral
+            ]
         inten = np.minimum(1.0, (t - f.start + 1.0) / f.ramp)
         if f.residual_from is not None:
             inten = np.where(t >= f.residual_from, f.residual, inten)
-        for el, eff in targets:
-            n = node_pos.get(el)
-            if n is not None and not eff.is_neutral:
-                _apply(fx, f.scenario, n, t, inten, eff)
+        for nodes, eff in groups[key]:
+            if len(nodes):
+                _apply(fx, f.scenario, nodes, t, inten, eff)
     return fx
 
 
 def _apply(
-    fx: dict[str, np.ndarray], s: int, n: int, t: np.ndarray, inten: np.ndarray, eff: KpiEffect
+    fx: dict[str, np.ndarray],
+    s: int,
+    nodes: np.ndarray,
+    t: np.ndarray,
+    inten: np.ndarray,
+    eff: KpiEffect,
 ) -> None:
+    """Apply one effect to ``nodes`` (distinct) over steps ``t`` of scenario ``s``."""
+    at = (s, nodes[:, None], t[None, :])
     for name in ("availability", "capacity"):
-        fx[name][s, n, t] *= 1.0 - inten * (1.0 - getattr(eff, name))
+        v = getattr(eff, name)
+        if v != 1.0:
+            fx[name][at] *= 1.0 - inten * (1.0 - v)
     for name in ("latency_ms", "loss_pct", "load_add"):
-        fx[name][s, n, t] += inten * getattr(eff, name)
+        v = getattr(eff, name)
+        if v != 0.0:
+            fx[name][at] += inten * v
 
 
 def node_kpis(

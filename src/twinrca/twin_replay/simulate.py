@@ -23,6 +23,7 @@ from twinrca.core.records import Alarm, LogEvent
 from twinrca.core.topology import ElementKind, Topology
 from twinrca.fmea.catalogue import Catalogue, load_catalogue
 from twinrca.twin_replay import alarms as _alarms
+from twinrca.twin_replay import thresholds as _thresholds
 from twinrca.twin_replay.demand import Demand
 from twinrca.twin_replay.effects import FaultInstance, Intervention, effect_vector, expand
 from twinrca.twin_replay.kernel import CELL_KPIS, EFFECT_PARAMS, cell_kernel, cell_reference
@@ -124,55 +125,127 @@ class SimResult:
         return TwinState(tuple(dict.fromkeys(active)))
 
 
+_OUTAGE = np.array([0, 1, 1, 1, 0, 0, 0, 0, 0], dtype=np.float32)
+_COMPENSATION = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0.35], dtype=np.float32)
+
+
+class _Entries:
+    """Effect segments gathered as blocks of cells sharing one (scenario, window, effect)."""
+
+    def __init__(self) -> None:
+        self.blocks: list[tuple[int, np.ndarray, int, int, float, int]] = []
+        self.params: list[np.ndarray] = []
+        self._param_ids: dict[object, int] = {}
+
+    def param(self, key: object, make) -> int:
+        if key not in self._param_ids:
+            self._param_ids[key] = len(self.params)
+            self.params.append(make())
+        return self._param_ids[key]
+
+    def add(self, s: int, cells: np.ndarray, a: int, b: int, ramp: float, par: int) -> None:
+        if b > a and len(cells):
+            self.blocks.append((s, cells, a, b, ramp, par))
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """Columns ``(scenario, cell, start, end, ramp, param index)`` and the param table."""
+        if not self.blocks:
+            z = np.zeros(0, np.int64)
+            return (
+                z,
+                z,
+                z.astype(np.int32),
+                z.astype(np.int32),
+                z.astype(np.float32),
+                z,
+                (np.zeros((0, len(EFFECT_PARAMS)), np.float32)),
+            )
+        n = np.array([len(b[1]) for b in self.blocks])
+        rep = lambda i, dt: np.repeat(np.array([b[i] for b in self.blocks], dtype=dt), n)  # noqa: E731
+        return (
+            rep(0, np.int64),
+            np.concatenate([b[1] for b in self.blocks]).astype(np.int64),
+            rep(2, np.int32),
+            rep(3, np.int32),
+            rep(4, np.float32),
+            rep(5, np.int64),
+            np.array(self.params, dtype=np.float32).reshape(-1, len(EFFECT_PARAMS)),
+        )
+
+
+def _fault_targets(
+    f: FaultInstance, cell_index: dict[str, int], cache: dict
+) -> list[tuple[np.ndarray, object]]:
+    """(cell positions, effect) groups a fault acts on, cached per (mode, spread)."""
+    key = (f.mode.id, id(f.spread))  # spreads are shared per (mode, root) by expand
+    if key not in cache:
+        m = f.mode
+        groups = [
+            ((f.root,), m.root_effect),
+            (f.spread.descendants, m.descendant_effect),
+            (f.spread.neighbours, m.neighbour_effect),
+        ]
+        out = []
+        for els, eff in groups:
+            if eff.is_neutral:
+                continue
+            pos = np.array([cell_index[e] for e in els if e in cell_index], dtype=np.int64)
+            if len(pos):
+                out.append((pos, eff))
+        cache[key] = out
+    return cache[key]
+
+
+def _extra_cells(
+    element: str, topology: Topology, cell_index: dict[str, int], cache: dict
+) -> np.ndarray:
+    if element not in cache:
+        el = topology.element(element)
+        cells = (
+            [element]
+            if el.kind == ElementKind.CELL
+            else [d for d in topology.descendants(element) if d in cell_index]
+        )
+        cache[element] = np.array(sorted(cell_index[c] for c in cells), dtype=np.int64)
+    return cache[element]
+
+
 def _cell_entries(
     faults: list[FaultInstance], extras: list, cell_index: dict[str, int], topology: Topology
-) -> list[tuple[int, int, int, int, float, np.ndarray]]:
-    """(scenario, cell, start, end, ramp, params) for every cell effect segment."""
-    out = []
+) -> tuple[np.ndarray, ...]:
+    """Every cell effect segment, as columns (see :meth:`_Entries.arrays`): the targets
+    of a fault and their effect vectors are computed once per (mode, spread) and
+    (effect, scale), not once per scenario and cell."""
+    ent = _Entries()
+    targets: dict = {}
     for f in faults:
-        m = f.mode
-        targets = (
-            [(f.root, m.root_effect)]
-            + [(d, m.descendant_effect) for d in f.spread.descendants]
-            + [(n, m.neighbour_effect) for n in f.spread.neighbours]
-        )
         segs = [(f.start, f.end if f.residual_from is None else f.residual_from, f.ramp, 1.0)]
         if f.residual_from is not None:
             segs.append((f.residual_from, f.end, 1, f.residual))
-        for el, eff in targets:
-            c = cell_index.get(el)
-            if c is None or eff.is_neutral:
-                continue
+        for pos, eff in _fault_targets(f, cell_index, targets):
             for a, b, ramp, scale in segs:
-                if b > a:
-                    out.append((f.scenario, c, a, b, float(ramp), effect_vector(eff, scale)))
+                par = ent.param((eff, scale), lambda e=eff, x=scale: effect_vector(e, x))
+                ent.add(f.scenario, pos, a, b, float(ramp), par)
+    cells_of: dict = {}
     for s, what, a, b, iv in extras:
-        el = topology.element(iv.element)
-        cells = (
-            [iv.element]
-            if el.kind == ElementKind.CELL
-            else [d for d in topology.descendants(iv.element) if d in cell_index]
-        )
-        par = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0], dtype=np.float32)
-        if what == "outage":
-            par[0] = 0.0
-        else:
-            par[EFFECT_PARAMS.index("comp_add")] = 0.35
-        out += [(s, cell_index[c], a, b, 1.0, par) for c in cells if b > a]
-    return out
+        pos = _extra_cells(iv.element, topology, cell_index, cells_of)
+        vec = _OUTAGE if what == "outage" else _COMPENSATION
+        ent.add(s, pos, a, b, 1.0, ent.param(what, lambda v=vec: v))
+    return ent.arrays()
 
 
-def _csr(entries: list, scenarios: int, cells: int) -> tuple[np.ndarray, ...]:
-    entries = sorted(entries, key=lambda e: (e[0], e[1], e[2]))
-    key = np.array([e[0] * cells + e[1] for e in entries], dtype=np.int64)
+def _csr(columns: tuple[np.ndarray, ...], scenarios: int, cells: int) -> tuple[np.ndarray, ...]:
+    scen, cell, start, end, ramp, par_idx, table = columns
+    order = np.lexsort((start, cell, scen))
+    key = scen[order] * cells + cell[order]
     off = np.searchsorted(key, np.arange(scenarios * cells + 1)).astype(np.int64)
-    start = np.array([e[2] for e in entries], dtype=np.int32)
-    end = np.array([e[3] for e in entries], dtype=np.int32)
-    ramp = np.array([e[4] for e in entries], dtype=np.float32)
-    par = np.array([e[5] for e in entries], dtype=np.float32).reshape(
-        len(entries), len(EFFECT_PARAMS)
+    return (
+        off,
+        np.ascontiguousarray(start[order]),
+        np.ascontiguousarray(end[order]),
+        np.ascontiguousarray(ramp[order]),
+        np.ascontiguousarray(table[par_idx[order]]),
     )
-    return off, start, end, ramp, par
 
 
 def _engine(name: str):
@@ -195,8 +268,13 @@ def simulate(
     catalogue: Catalogue | None = None,
     engine: str = "numba",
     full: bool = True,
+    threshold_alarms: bool = True,
 ) -> SimResult:
-    """Run ``scenarios`` Monte Carlo scenarios of the twin with the interventions."""
+    """Run ``scenarios`` Monte Carlo scenarios of the twin with the interventions.
+
+    Alarms are the catalogue's rules for the faults plus, with ``full=True`` and
+    ``threshold_alarms``, KPI-threshold alarms (:mod:`twinrca.twin_replay.thresholds`).
+    """
     cells = topology.ids(ElementKind.CELL)
     if tuple(cells) != tuple(demand.cell_ids):
         raise ValidationError("demand_mismatch", "demand rows do not match the topology's cells")
@@ -248,6 +326,21 @@ def simulate(
     table = _alarms.alarm_table(
         faults, topology, step_minutes=demand.step_minutes, steps=steps, outages=outages
     )
+    if kpis is not None and threshold_alarms:
+        extra = _thresholds.threshold_alarms(
+            kpis,
+            tuple(topology.ids()),
+            KPI_NAMES,
+            topology,
+            table,
+            step_minutes=demand.step_minutes,
+        )
+        if len(extra):
+            table = (
+                pd.concat([table, extra], ignore_index=True)
+                .sort_values(["scenario", "raise_min", "element_id"], kind="stable")
+                .reset_index(drop=True)
+            )
     return SimResult(
         demand.start,
         demand.step_minutes,

@@ -8,7 +8,9 @@ of the mode that applies to the element (:meth:`RemediationAction.applicable`), 
 a no-fault block as the reference. Uncertainty per scenario:
 
 * the fault's natural duration ~ triangular(min, typical, max) of the catalogue,
-  conditioned on lasting past now (the same draws for every option: common random
+  conditioned on lasting past now, for ``self_clearing`` modes (grid back, rain over,
+  storm subsides); the others (a cut fibre, a dead board, a wrong parameter) last
+  until repaired (the same draws for every option: common random
   numbers, so differences come from the actions);
 * the action's success (``success_prob``, drawn by the twin);
 * its timing: the catalogue's ``time_to_effect_min`` is the best case; the action
@@ -48,7 +50,7 @@ from twinrca.twin_replay.effects import Intervention, spread_of
 from twinrca.twin_replay.kernel import CELL_KPIS
 from twinrca.twin_replay.simulate import CellParams, SimResult, simulate
 
-__all__ = ["DO_NOTHING", "RemediationOutcome", "what_if"]
+__all__ = ["DO_NOTHING", "RemediationOutcome", "default_horizon", "what_if"]
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,14 @@ class RemediationOutcome:
         )
 
 
+def default_horizon(mode: FailureMode, step_minutes: int) -> int:
+    """Steps of the default what-if horizon: 12 hours, or twice the mode's typical
+    duration when longer (at most 48 hours), so that the loss compared is the fault's
+    whole course and slow repairs (interference hunting) are not cut short."""
+    minutes = min(max(720.0, 2.0 * mode.duration.typical_min), 2880.0)
+    return math.ceil(minutes / step_minutes)
+
+
 def _tri_quantile(u: np.ndarray, lo: float, mode: float, hi: float) -> np.ndarray:
     """Inverse CDF of the triangular distribution."""
     if hi <= lo:
@@ -106,7 +116,10 @@ def _tri_quantile(u: np.ndarray, lo: float, mode: float, hi: float) -> np.ndarra
 
 
 def _natural_end(mode: FailureMode, elapsed_min: float, n: int, step: int, rng) -> list:
-    """Per scenario, the step (from now) the fault would end by itself, or None."""
+    """Per scenario, the step (from now) the fault would end by itself, or None (a
+    fault that is not ``self_clearing`` lasts until repaired)."""
+    if not mode.self_clearing:
+        return [None] * n
     d = mode.duration
     lo, hi = d.min_min, max(d.max_min, d.min_min)
     typ = min(max(d.typical_min, lo), hi)
@@ -134,9 +147,27 @@ def _actions(topology: Topology, catalogue: Catalogue, element: str, mode: Failu
     ]
 
 
+def _fallbacks(actions: list[RemediationAction]) -> dict[str, RemediationAction]:
+    """The NOC's escalation: when a restoring action fails, the next restoring action
+    listed for the mode (a failed remote reset is followed by a field dispatch). An
+    escalation with an outage of its own (a reset after a failed process restart) is
+    left out: the twin would apply its outage even where the first action worked."""
+    out = {}
+    for i, a in enumerate(actions):
+        nxt = [
+            b
+            for b in actions[i + 1 :]
+            if b.effect == "restore" and b.id != a.id and b.side_effect_outage_min <= 0
+        ]
+        if a.effect == "restore" and a.success_prob < 1.0 and nxt:
+            out[a.id] = nxt[0]
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class _Layout:
     options: list[RemediationAction | None]  # None: do nothing
+    fallbacks: dict[str, RemediationAction]
     healthy: range
     blocks: list[range]
     delays: np.ndarray  # [options, scenarios] action start step from now
@@ -153,11 +184,11 @@ def _layout(actions: list, scenarios: int, step: int, rng: np.random.Generator) 
     m = rng.lognormal(0.0, TIMING_SIGMA, size=(len(options), scenarios))
     ttf = np.array([0.0 if a is None else a.time_to_effect_min for a in options])[:, None]
     delays = np.rint(ttf * np.maximum(0.0, m - 1.0) / step).astype(int)
-    return _Layout(options, healthy, blocks, delays, nxt)
+    return _Layout(options, _fallbacks(actions), healthy, blocks, delays, nxt)
 
 
 def _interventions(
-    cause: tuple[str, str], layout: _Layout, onset: int, ends: list
+    cause: tuple[str, str], layout: _Layout, onset: int, ends: list, step: int
 ) -> list[Intervention]:
     element, mode_id = cause
     out = []
@@ -167,6 +198,10 @@ def _interventions(
             if action is not None:
                 start = int(layout.delays[o, j])
                 out.append(Intervention("remediation", action.id, element, start, scenarios=(s,)))
+                nxt = layout.fallbacks.get(action.id)
+                if nxt is not None:  # acts only if the fault outlives the first action
+                    later = start + math.ceil(action.time_to_effect_min / step)
+                    out.append(Intervention("remediation", nxt.id, element, later, scenarios=(s,)))
     return out
 
 
@@ -192,7 +227,10 @@ def _service(result: SimResult, cells: list[int], layout: _Layout) -> np.ndarray
     share = agg[:, :, _THR].sum(axis=1) / max(ref[:, _THR].sum(), 1e-9)
     for k in _SERVICE_KPIS:  # rates are 0 while a cell is down: divide by the up time
         rate = (agg[:, :, k] @ w) / np.maximum(up, 1e-9)
-        share = share * np.where(up > 1e-6, rate / max(float(ref[:, k] @ w) / ref_up, 1e-9), 1.0)
+        # a partly available cell reports its rates while up, which the division by mean
+        # availability would inflate: a rate never counts as better than with no fault
+        ratio = np.minimum(rate / max(float(ref[:, k] @ w) / ref_up, 1e-9), 1.0)
+        share = share * np.where(up > 1e-6, ratio, 1.0)
     return np.clip(share, 0.0, 1.0)
 
 
@@ -273,7 +311,7 @@ def what_if(
 
     ``now_step`` and ``fault_start_step`` (default: now) index ``demand`` (the full
     network's); steps past its end repeat the last day. ``horizon_steps`` defaults to
-    12 hours. See the module docstring for the uncertainty, metrics and ranking rule.
+    :func:`default_horizon`. See the module docstring for the uncertainty, metrics and ranking rule.
     """
     catalogue = catalogue or load_catalogue()
     element, mode_id = cause
@@ -282,7 +320,7 @@ def what_if(
     if el.kind != mode.element_kind or any(el.attrs.get(k) != v for k, v in mode.requires.items()):
         raise ValidationError("mode_not_applicable", f"{mode_id} cannot strike {element}")
     step = demand.step_minutes
-    horizon = horizon_steps or 720 // step
+    horizon = horizon_steps or default_horizon(mode, step)
     start = now_step if fault_start_step is None else fault_start_step
     if start > now_step or scenarios < 1:
         raise ValidationError("bad_window", "the fault must start by now; scenarios >= 1")
@@ -296,7 +334,7 @@ def what_if(
     result = simulate(
         twin.topology,
         twin.demand,
-        _interventions(cause, layout, start - now_step, ends),
+        _interventions(cause, layout, start - now_step, ends, step),
         scenarios=layout.total,
         seed=seed,
         params=twin.params,
