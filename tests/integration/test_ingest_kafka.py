@@ -72,9 +72,11 @@ def _store(url: str, tenant: str):
 def _count(url: str, tenant: str, table: str) -> int:
     import psycopg
 
+    # KPI rows carry a series id since store schema 4; the tenant is on kpi_series
+    source = "kpi join kpi_series using (series_id)" if table == "kpi" else table
     with psycopg.connect(url) as conn:
         return conn.execute(
-            f"select count(*) from {table} where tenant = %s", (tenant,)
+            f"select count(*) from {source} where tenant = %s", (tenant,)
         ).fetchone()[0]
 
 

@@ -1,11 +1,10 @@
-"""Helpers shared by the backends: time bounds, JSON, document versions, binary COPY."""
+"""Helpers shared by the backends: time bounds, JSON, document versions, partitions."""
 
 from __future__ import annotations
 
 import enum
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,7 +21,6 @@ __all__ = [
     "check_version",
     "json_dumps",
     "json_normal",
-    "kpi_copy_payload",
     "to_utc",
 ]
 
@@ -33,21 +31,6 @@ PARTITION_INTERVALS: dict[str, timedelta] = {
     "alarm": timedelta(days=7),
     "metric": timedelta(days=7),
 }
-
-_PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in Unix microseconds
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" * 2
-_COPY_TRAILER = b"\xff\xff"
-_KPI_ROW = np.dtype(
-    [
-        ("nf", ">i2"),
-        ("l0", ">i4"), ("mo", ">i4"),
-        ("l1", ">i4"), ("meas", ">i4"),
-        ("l2", ">i4"), ("value", ">f8"),
-        ("l3", ">i4"), ("ts", ">i8"),
-        ("l4", ">i4"), ("gran", ">i4"),
-        ("l5", ">i4"), ("suspect", "i1"),
-    ]
-)  # fmt: skip
 
 
 def to_utc(value: TimeLike | None) -> datetime | None:
@@ -101,42 +84,6 @@ def check_version(
         kind=kind,
         doc_id=doc_id,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class KpiCodes:
-    """A KPI frame with its text columns replaced by dictionary codes."""
-
-    payload: bytes
-    managed_objects: list[str]
-    measurements: list[str]
-    rows: int
-
-
-def kpi_copy_payload(frame: pd.DataFrame) -> KpiCodes:
-    """Encode a normalised KPI frame as one PostgreSQL binary COPY stream, vectorised.
-
-    Text columns become int4 codes into two small dictionaries (copied separately), so
-    every row has the same width and numpy writes the whole stream in one pass.
-    """
-    mo_codes, mo_names = pd.factorize(frame["managed_object"], sort=True)
-    meas_codes, meas_names = pd.factorize(frame["measurement"], sort=True)
-    ts = frame["period_end"].to_numpy(dtype="datetime64[us]").view(np.int64)
-    # key order: the unique index then grows almost sequentially (measured ~1.3x faster)
-    order = np.lexsort((ts, meas_codes, mo_codes))
-    n = len(frame)
-    rows = np.empty(n, dtype=_KPI_ROW)
-    rows["nf"] = 6
-    for lf, width in (("l0", 4), ("l1", 4), ("l2", 8), ("l3", 8), ("l4", 4), ("l5", 1)):
-        rows[lf] = width
-    rows["mo"] = mo_codes[order]
-    rows["meas"] = meas_codes[order]
-    rows["value"] = frame["value"].to_numpy(dtype=np.float64)[order]
-    rows["ts"] = ts[order] - _PG_EPOCH_US
-    rows["gran"] = frame["granularity_s"].to_numpy(dtype=np.int32)[order]
-    rows["suspect"] = frame["suspect"].to_numpy(dtype=bool)[order]
-    payload = b"".join((_COPY_HEADER, rows.tobytes(), _COPY_TRAILER))
-    return KpiCodes(payload, [str(x) for x in mo_names], [str(x) for x in meas_names], n)
 
 
 def bucket_starts(times_us: np.ndarray, width: timedelta) -> list[datetime]:

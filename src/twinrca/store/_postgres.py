@@ -17,8 +17,9 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from twinrca.core.errors import ConfigError, SchemaMismatch, StoreError, StoreUnavailable
 from twinrca.core.timeutil import utcnow
+from twinrca.store import _pg_kpi as kpi_points
 from twinrca.store import _pg_schema as schema
-from twinrca.store._common import PARTITION_INTERVALS, bucket_starts, kpi_copy_payload, to_utc
+from twinrca.store._common import PARTITION_INTERVALS, bucket_starts, to_utc
 from twinrca.store._pg_extras import PgExtrasMixin
 from twinrca.store.base import (
     ALARM_COLUMNS,
@@ -41,10 +42,6 @@ _URL_HINT = (
 )
 
 _STAGE_DDL = """
-CREATE TEMP TABLE IF NOT EXISTS _stage_kpi (mo int4, meas int4, value float8,
-    period_end timestamptz, granularity_s int4, suspect bool) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS _stage_mo (code int4, name text) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS _stage_meas (code int4, name text) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS _stage_alarm (alarm_id text, notification_id int8,
     managed_object text, event_time timestamptz, alarm_type text, probable_cause text,
     specific_problem text, perceived_severity text, state text, additional_text text)
@@ -91,6 +88,8 @@ class PostgresStore(PgExtrasMixin, Store):
         self._timescale = timescale
         self._partitions: set[tuple[str, datetime]] = set()
         self._features: dict[str, bool] | None = None
+        self._series = kpi_points.SeriesCache()
+        self._direct = kpi_points.DirectMode()
         timeout = max(2, math.ceil(connect_timeout_s))
         self._ts_schema = self._probe_server(timeout)
         self._pool = ConnectionPool(
@@ -178,6 +177,8 @@ class PostgresStore(PgExtrasMixin, Store):
         with self._tx("migrate") as conn:
             version = schema.run_migrations(conn, ctx)
         self._features = None
+        self._partitions.clear()
+        self._series.clear()
         return version
 
     def schema_version(self) -> int:
@@ -218,15 +219,26 @@ class PostgresStore(PgExtrasMixin, Store):
             raise StoreError("offsets need a consumer group", hint="set WriteBatch.group")
         self._prepare_partitions(kpis, alarms, logs)
         rollup = not self.features().get("continuous_aggregates", False)
+        points = self._encode_kpis(kpis) if kpis is not None else None
         with self._tx("write_batch") as conn:
-            conn.execute(_STAGE_DDL)
-            k = _write_kpis(conn, self.tenant, kpis, rollup) if kpis is not None else 0
+            if alarms is not None or logs is not None:
+                conn.execute(_STAGE_DDL)
+            k = (
+                kpi_points.write_points(conn, self.tenant, points, self._direct, rollup)
+                if points is not None
+                else 0
+            )
             a = _write_alarms(conn, self.tenant, alarms) if alarms is not None else 0
             lg = _write_logs(conn, self.tenant, logs) if logs is not None else 0
             if batch.offsets:
                 _write_offsets(conn, self.tenant, str(batch.group), batch.offsets)
         staged = sum(len(f) for f in (kpis, alarms, logs) if f is not None)
         return WriteResult(k, a, lg, staged - k - a - lg)
+
+    def _encode_kpis(self, frame: pd.DataFrame) -> kpi_points.KpiPoints:
+        keys, codes = kpi_points.series_keys(frame)
+        ids = kpi_points.resolve_series(self._tx, self.tenant, self._series, keys)
+        return kpi_points.encode_points(frame, ids[codes])
 
     def _prepare_partitions(self, *frames: pd.DataFrame | None) -> None:
         if self._timescale:
@@ -259,20 +271,10 @@ class PostgresStore(PgExtrasMixin, Store):
         managed_objects: list[str] | None = None,
         measurements: list[str] | None = None,
     ) -> pd.DataFrame:
-        where, params = _where(
-            self.tenant,
-            "period_end",
-            start,
-            end,
-            managed_object=managed_objects,
-            measurement=measurements,
+        query, params = kpi_points.kpi_select(
+            self.tenant, start, end, managed_objects, measurements
         )
-        rows = self._select(
-            "read_kpis",
-            f"SELECT {', '.join(KPI_COLUMNS)} FROM kpi WHERE {where}"
-            " ORDER BY period_end, managed_object, measurement",
-            params,
-        )
+        rows = self._select("read_kpis", query, params)
         frame = pd.DataFrame.from_records(rows, columns=list(KPI_COLUMNS))
         frame["value"] = frame["value"].astype(np.float64)
         return normalise_kpis(frame)
@@ -320,7 +322,7 @@ class PostgresStore(PgExtrasMixin, Store):
     ) -> pd.DataFrame:
         if not self.features().get("continuous_aggregates", False):
             with self._tx("refresh kpi_hourly") as conn:
-                _refresh_rollup(conn, self.tenant)
+                kpi_points.refresh_rollup(conn, self.tenant)
         where, params = _where(
             self.tenant,
             "bucket",
@@ -412,39 +414,20 @@ def _copy_rows(
             copy.write_row(row)
 
 
-def _write_kpis(conn: psycopg.Connection, tenant: str, frame: pd.DataFrame, rollup: bool) -> int:
-    coded = kpi_copy_payload(frame)
-    _copy_rows(conn, "_stage_mo", ["int4", "text"], iter(enumerate(coded.managed_objects)))
-    _copy_rows(conn, "_stage_meas", ["int4", "text"], iter(enumerate(coded.measurements)))
-    _copy_bytes(conn, "COPY _stage_kpi FROM STDIN (FORMAT BINARY)", coded.payload)
-    conn.execute("SET LOCAL work_mem = '64MB'")  # hash joins on the small dictionaries
-    cur = conn.execute(
-        "INSERT INTO kpi (tenant, managed_object, measurement, period_end, value, granularity_s,"
-        " suspect) SELECT %s, m.name, x.name, s.period_end, NULLIF(s.value, 'NaN'),"
-        " s.granularity_s, s.suspect FROM _stage_kpi s JOIN _stage_mo m ON m.code = s.mo"
-        " JOIN _stage_meas x ON x.code = s.meas ORDER BY s.mo, s.meas, s.period_end"
-        " ON CONFLICT DO NOTHING",
-        (tenant,),
-    )
-    written = cur.rowcount
-    if rollup and written:
-        conn.execute(
-            "INSERT INTO kpi_hourly_dirty (tenant, bucket) SELECT DISTINCT %s,"
-            " date_trunc('hour', period_end, 'UTC') FROM _stage_kpi ON CONFLICT DO NOTHING",
-            (tenant,),
-        )
-    return written
-
-
 def _texts(values: pd.Series) -> list[str | None]:
-    """Python strings, missing values as None (pandas may hold them as NaN)."""
-    return [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in values]
+    """Python strings, missing values as None (pandas may hold them as NaN); the
+    normalised frames hold only strings and missing values."""
+    return values.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[no-any-return]
+
+
+def _times(values: pd.Series) -> list[datetime]:
+    return list(values.dt.to_pydatetime())
 
 
 def _write_alarms(conn: psycopg.Connection, tenant: str, frame: pd.DataFrame) -> int:
     cols: list[list[Any]] = [_texts(frame[c]) for c in ALARM_COLUMNS]
-    cols[1] = [None if pd.isna(x) else int(x) for x in frame["notification_id"]]
-    cols[3] = [t.to_pydatetime() for t in frame["event_time"]]
+    cols[1] = frame["notification_id"].to_numpy(dtype=object, na_value=None).tolist()
+    cols[3] = _times(frame["event_time"])
     _copy_rows(conn, "_stage_alarm", _ALARM_TYPES, zip(*cols, strict=True))
     names = ", ".join(ALARM_COLUMNS)
     cur = conn.execute(
@@ -457,7 +440,7 @@ def _write_alarms(conn: psycopg.Connection, tenant: str, frame: pd.DataFrame) ->
 
 def _write_logs(conn: psycopg.Connection, tenant: str, frame: pd.DataFrame) -> int:
     keys = _texts(frame["log_key"]) if "log_key" in frame.columns else [None] * len(frame)
-    times = [t.to_pydatetime() for t in frame["time"]]
+    times = _times(frame["time"])
     texts = [_texts(frame[c]) for c in ("source", "severity", "message", "template_id")]
     cols = [times, *texts, keys]
     _copy_rows(conn, "_stage_log", _LOG_TYPES, zip(*cols, strict=True))
@@ -481,28 +464,6 @@ def _write_offsets(
             " EXCLUDED.next_offset), updated_at = now()",
             [(tenant, group, t, int(p), int(o)) for (t, p), o in sorted(offsets.items())],
         )
-
-
-def _refresh_rollup(conn: psycopg.Connection, tenant: str) -> None:
-    """Recompute the hourly buckets written since the last refresh (the rollup fallback)."""
-    buckets = [
-        r[0]
-        for r in conn.execute(
-            "DELETE FROM kpi_hourly_dirty WHERE tenant = %s RETURNING bucket", (tenant,)
-        ).fetchall()
-    ]
-    if not buckets:
-        return
-    conn.execute("DELETE FROM kpi_hourly WHERE tenant = %s AND bucket = ANY(%s)", (tenant, buckets))
-    conn.execute(
-        "INSERT INTO kpi_hourly (tenant, bucket, managed_object, measurement, n, mean, min, max)"
-        " SELECT k.tenant, b.bucket, k.managed_object, k.measurement, count(k.value),"
-        " avg(k.value), min(k.value), max(k.value)"
-        " FROM unnest(%s::timestamptz[]) AS b(bucket) JOIN kpi k ON k.tenant = %s"
-        " AND k.period_end >= b.bucket AND k.period_end < b.bucket + INTERVAL '1 hour'"
-        " GROUP BY k.tenant, b.bucket, k.managed_object, k.measurement",
-        (buckets, tenant),
-    )
 
 
 def _drop_chunks(conn: psycopg.Connection, ts_schema: str, table: str, cutoff: datetime) -> int:

@@ -60,8 +60,9 @@ def normalise_kpis(frame: pd.DataFrame) -> pd.DataFrame:
     _require(frame, KPI_COLUMNS, "kpis")
     return pd.DataFrame(
         {
-            "managed_object": frame["managed_object"].astype(str).to_numpy(dtype=object),
-            "measurement": frame["measurement"].astype(str).to_numpy(dtype=object),
+            # pandas' own string arrays: no round trip through Python str objects
+            "managed_object": frame["managed_object"].astype(str).array,
+            "measurement": frame["measurement"].astype(str).array,
             "value": pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=np.float64),
             "period_end": _utc_series(frame["period_end"], "period_end").array,
             "granularity_s": frame["granularity_s"].fillna(0).to_numpy(dtype=np.int32),
