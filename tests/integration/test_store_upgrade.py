@@ -9,8 +9,8 @@ import pandas as pd
 import psycopg
 import pytest
 
-from twinrca.store import open_store
 from twinrca.store import _pg_schema as schema
+from twinrca.store import open_store
 from twinrca.store.base import WriteBatch
 
 pytestmark = pytest.mark.integration
