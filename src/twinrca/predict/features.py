@@ -1,0 +1,309 @@
+"""Features per (element, time) from KPI series, alarm counts and log template counts.
+
+Time convention: the row at time ``t`` may use every KPI sample stamped ``<= t`` and every
+alarm or log line stamped ``<= t`` (events are counted in the period that *ends* at or after
+them). Nothing after ``t`` enters the row: the windows are trailing, the seasonal profile
+is the mean of the same time-of-day slot over the previous days only.
+
+Per KPI ``k`` and trailing window ``w`` (in periods):
+
+- ``k__last``, ``k__mean_w``, ``k__std_w``, ``k__slope_w`` (least-squares trend per period),
+  ``k__delta_w`` (change over w periods), ``k__resid`` (value minus the time-of-day
+  profile) and ``k__resid_mean_w``;
+- ``alarm__<type>__sum_w`` and ``alarm__all__sum_w``; ``log__<template>__sum_w``; with a
+  ``clear`` column, ``alarm__<type>__active`` (raised, not yet cleared) and
+  ``alarm__<type>__age`` (minutes since the oldest active one was raised, -1 if none);
+- topology: ``nbr__<f>`` (mean over neighbour cells), ``sib__<f>`` (mean over the other
+  children of the same parents) and ``parent__<f>`` (max over parents that have data)
+  for the short-window trend and residual features and the alarm counts; numeric element
+  attributes of the topology (``attr__<k>``, ``parent__attr__<k>``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from twinrca.core.errors import ValidationError
+from twinrca.core.topology import Topology
+
+__all__ = ["FeatureSpec", "Grid", "build_features", "to_grid"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSpec:
+    """What to compute; windows are in periods."""
+
+    period_min: int = 5
+    windows: tuple[int, ...] = (3, 6, 12)
+    seasonal_days: int = 7
+    max_event_types: int = 20
+    topology_features: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """A regular (time x element) grid: ``times`` (T,), ``elements`` (E,)."""
+
+    times: pd.DatetimeIndex
+    elements: tuple[str, ...]
+    period_min: int
+
+    def index_frame(self) -> pd.DataFrame:
+        t = np.repeat(self.times.to_numpy(), len(self.elements))
+        e = np.tile(np.asarray(self.elements, dtype=object), len(self.times))
+        return pd.DataFrame({"time": t, "element": e})
+
+
+def to_grid(kpis: pd.DataFrame, period_min: int, elements: Sequence[str] | None = None) -> Grid:
+    """The grid spanning the KPI rows (times floored to the period)."""
+    for col in ("time", "element"):
+        if col not in kpis.columns:
+            raise ValidationError("missing_column", f"KPI frame needs a {col!r} column")
+    if 1440 % period_min:
+        raise ValidationError("bad_period", f"period {period_min} min does not divide a day")
+    t = pd.to_datetime(kpis["time"], utc=True).dt.floor(f"{period_min}min")
+    times = pd.date_range(t.min(), t.max(), freq=f"{period_min}min")
+    els = tuple(sorted(map(str, elements if elements is not None else kpis["element"].unique())))
+    return Grid(times, els, period_min)
+
+
+def _pivot(frame: pd.DataFrame, col: str, grid: Grid, *, agg: str = "last") -> np.ndarray:
+    t = pd.to_datetime(frame["time"], utc=True)
+    ti = ((t - grid.times[0]) // pd.Timedelta(minutes=grid.period_min)).to_numpy()
+    ei = pd.Index(grid.elements).get_indexer(frame["element"].astype(str))
+    ok = (ti >= 0) & (ti < len(grid.times)) & (ei >= 0)
+    out = np.full((len(grid.times), len(grid.elements)), np.nan if agg == "last" else 0.0)
+    vals = frame[col].to_numpy(float) if col else np.ones(len(frame))
+    if agg == "last":
+        out[ti[ok], ei[ok]] = vals[ok]
+    else:
+        np.add.at(out, (ti[ok], ei[ok]), vals[ok])
+    return out
+
+
+def _shift(a: np.ndarray, k: int) -> np.ndarray:
+    out = np.full_like(a, np.nan)
+    if k < len(a):
+        out[k:] = a[: len(a) - k]
+    return out
+
+
+def _rolling(a: np.ndarray, w: int, how: str) -> np.ndarray:
+    roll = pd.DataFrame(a).rolling(w, min_periods=max(w // 2, 1))
+    return getattr(roll, how)().to_numpy()
+
+
+def _slope(a: np.ndarray, w: int) -> np.ndarray:
+    """Least-squares slope over the trailing w samples (NaN if any is missing)."""
+    x = np.arange(w, dtype=float) - (w - 1) / 2.0
+    acc = np.zeros_like(a)
+    for j in range(w):
+        acc += x[j] * _shift(a, w - 1 - j)
+    return acc / float((x**2).sum())
+
+
+def _seasonal_profile(a: np.ndarray, grid: Grid, days: int) -> np.ndarray:
+    """Mean of the same time-of-day slot over the previous ``days`` days (not today)."""
+    per_day = 1440 // grid.period_min
+    start = grid.times[0]
+    offset = int((start - start.normalize()) / pd.Timedelta(minutes=grid.period_min))
+    n_days = -(-(offset + len(a)) // per_day)
+    padded = np.full((n_days * per_day, a.shape[1]), np.nan)
+    padded[offset : offset + len(a)] = a
+    cube = padded.reshape(n_days, per_day, a.shape[1])
+    vals = np.nan_to_num(cube)
+    cnt = (~np.isnan(cube)).astype(float)
+    cs = np.concatenate([np.zeros_like(vals[:1]), np.cumsum(vals, axis=0)])
+    cc = np.concatenate([np.zeros_like(cnt[:1]), np.cumsum(cnt, axis=0)])
+    d = np.arange(n_days)
+    lo = np.maximum(d - days, 0)
+    s = cs[d] - cs[lo]
+    c = cc[d] - cc[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        prof = np.where(c > 0, s / np.maximum(c, 1), np.nan)
+    return prof.reshape(-1, a.shape[1])[offset : offset + len(a)]
+
+
+def _kpi_features(a: np.ndarray, name: str, grid: Grid, spec: FeatureSpec) -> dict[str, np.ndarray]:
+    out = {f"{name}__last": a}
+    resid = a - _seasonal_profile(a, grid, spec.seasonal_days)
+    out[f"{name}__resid"] = resid
+    for w in spec.windows:
+        out[f"{name}__mean_{w}"] = _rolling(a, w, "mean")
+        out[f"{name}__std_{w}"] = _rolling(a, w, "std")
+        out[f"{name}__slope_{w}"] = _slope(a, w)
+        out[f"{name}__delta_{w}"] = a - _shift(a, w)
+        out[f"{name}__resid_mean_{w}"] = _rolling(resid, w, "mean")
+    return out
+
+
+def _event_features(
+    events: pd.DataFrame, kind_col: str, prefix: str, grid: Grid, spec: FeatureSpec
+) -> dict[str, np.ndarray]:
+    ev = events.copy()
+    # an event stamped within (t - period, t] is counted at row t
+    ev["time"] = pd.to_datetime(ev["time"], utc=True).dt.ceil(f"{grid.period_min}min")
+    weight = "count" if "count" in ev.columns else ""
+    kinds = ev[kind_col].astype(str).value_counts().index[: spec.max_event_types]
+    out: dict[str, np.ndarray] = {}
+    total = _pivot(ev, weight, grid, agg="sum")
+    series = {"all": total}
+    for k in kinds:
+        series[str(k)] = _pivot(ev[ev[kind_col].astype(str) == k], weight, grid, agg="sum")
+    for k, arr in series.items():
+        for w in spec.windows:
+            out[f"{prefix}__{k}__sum_{w}"] = (
+                pd.DataFrame(arr).rolling(w, min_periods=1).sum().to_numpy()
+            )
+    return out
+
+
+def _active_alarm_features(
+    alarms: pd.DataFrame, grid: Grid, spec: FeatureSpec
+) -> dict[str, np.ndarray]:
+    """Alarms raised at or before t and not cleared by t: count and age (minutes since the
+    oldest one was raised), per alarm type and in total. Needs a ``clear`` column (NaT =
+    still active)."""
+    raise_t = pd.to_datetime(alarms["time"], utc=True)
+    clear_t = pd.to_datetime(alarms["clear"], utc=True)
+    per = pd.Timedelta(minutes=grid.period_min)
+    t0 = grid.times[0]
+    lo = np.ceil((raise_t - t0) / per).to_numpy()
+    hi = np.ceil((clear_t - t0) / per).fillna(len(grid.times)).to_numpy()  # cleared at/after t
+    ei = pd.Index(grid.elements).get_indexer(alarms["element"].astype(str))
+    kinds = alarms["alarm"].astype(str).to_numpy()
+    top = list(pd.Series(kinds).value_counts().index[: spec.max_event_types])
+    n_t, n_e = len(grid.times), len(grid.elements)
+    raised_min = ((raise_t - t0) / pd.Timedelta(minutes=1)).to_numpy()
+    count = {k: np.zeros((n_t, n_e)) for k in ["all", *top]}
+    first = {k: np.full((n_t, n_e), np.inf) for k in ["all", *top]}
+    for i in range(len(alarms)):
+        a, b = int(max(lo[i], 0)), int(min(hi[i], n_t))
+        if ei[i] < 0 or a >= b:
+            continue
+        for k in ("all", kinds[i]) if kinds[i] in count else ("all",):
+            count[k][a:b, ei[i]] += 1
+            np.minimum(first[k][a:b, ei[i]], raised_min[i], out=first[k][a:b, ei[i]])
+    now = ((grid.times - t0) / pd.Timedelta(minutes=1)).to_numpy()[:, None]
+    out: dict[str, np.ndarray] = {}
+    for k in count:
+        out[f"alarm__{k}__active"] = count[k]
+        age = now - first[k]
+        out[f"alarm__{k}__age"] = np.where(np.isfinite(age), age, -1.0)
+    return out
+
+
+def _attribute_features(grid: Grid, topo: Topology) -> dict[str, np.ndarray]:
+    """Numeric and boolean element attributes (``battery_min`` of a site, ``capacity_mbps``
+    ...), of the element itself (``attr__k``) and the max over its parents
+    (``parent__attr__k``), constant over time."""
+    own: dict[str, np.ndarray] = {}
+    n = len(grid.elements)
+    for i, e in enumerate(grid.elements):
+        if e not in topo:
+            continue
+        for k, v in topo.element(e).attrs.items():
+            if isinstance(v, bool | int | float):
+                own.setdefault(k, np.full(n, np.nan))[i] = float(v)
+    idx = {e: i for i, e in enumerate(grid.elements)}
+    out: dict[str, np.ndarray] = {}
+    for k, vals in sorted(own.items()):
+        par = np.full(n, np.nan)
+        for i, e in enumerate(grid.elements):
+            ups = [vals[idx[p]] for p in topo.parents(e) if p in idx] if e in topo else []
+            ups = [u for u in ups if not np.isnan(u)]
+            if ups:
+                par[i] = max(ups)
+        out[f"attr__{k}"] = np.broadcast_to(vals, (len(grid.times), n))
+        if not np.isnan(par).all():
+            out[f"parent__attr__{k}"] = np.broadcast_to(par, (len(grid.times), n))
+    return out
+
+
+def _neighbour_weights(grid: Grid, topo: Topology) -> dict[str, np.ndarray]:
+    idx = {e: i for i, e in enumerate(grid.elements)}
+    n = len(grid.elements)
+    mats = {"nbr": np.zeros((n, n)), "sib": np.zeros((n, n)), "parent": np.zeros((n, n))}
+    for e, i in idx.items():
+        if e not in topo:
+            continue
+        for nb in topo.neighbours(e):
+            if nb in idx:
+                mats["nbr"][i, idx[nb]] = 1.0
+        for p in topo.parents(e):
+            if p in idx:
+                mats["parent"][i, idx[p]] = 1.0
+            for s in topo.children(p):
+                if s != e and s in idx:
+                    mats["sib"][i, idx[s]] = 1.0
+    return mats
+
+
+def _aggregate(a: np.ndarray, m: np.ndarray, how: str) -> np.ndarray:
+    present = ~np.isnan(a)
+    if how == "max":  # over the few linked elements of each row of m (parents: 1 or 2)
+        out = np.full_like(a, -np.inf)
+        for i, j in zip(*np.nonzero(m), strict=True):
+            col = a[:, j]
+            np.fmax(out[:, i], np.where(np.isnan(col), -np.inf, col), out=out[:, i])
+        return np.where(np.isinf(out), np.nan, out)
+    s = np.nan_to_num(a) @ m.T
+    c = present.astype(float) @ m.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(c > 0, s / np.maximum(c, 1), np.nan)
+
+
+def build_features(
+    kpis: pd.DataFrame,
+    *,
+    spec: FeatureSpec = FeatureSpec(),
+    alarms: pd.DataFrame | None = None,
+    logs: pd.DataFrame | None = None,
+    topology: Topology | None = None,
+    kpi_columns: Sequence[str] | None = None,
+    grid: Grid | None = None,
+) -> pd.DataFrame:
+    """One row per (time, element) of the grid: ``time``, ``element`` + feature columns."""
+    grid = grid or to_grid(kpis, spec.period_min)
+    cols = list(kpi_columns or [c for c in kpis.columns if c not in ("time", "element")])
+    feats: dict[str, np.ndarray] = {}
+    for c in cols:
+        feats.update(_kpi_features(_pivot(kpis, c, grid), c, grid, spec))
+    if alarms is not None and len(alarms):
+        feats.update(_event_features(alarms, "alarm", "alarm", grid, spec))
+        if "clear" in alarms.columns:
+            feats.update(_active_alarm_features(alarms, grid, spec))
+    if logs is not None and len(logs):
+        feats.update(_event_features(logs, "template", "log", grid, spec))
+    if topology is not None and spec.topology_features:
+        feats.update(_topology_features(feats, cols, grid, topology, spec))
+        feats.update(_attribute_features(grid, topology))
+    out = grid.index_frame()
+    block = pd.DataFrame({k: v.reshape(-1) for k, v in feats.items()})
+    log.debug("features: %s rows x %s columns", len(out), block.shape[1])
+    return pd.concat([out, block], axis=1)
+
+
+def _topology_features(
+    feats: dict[str, np.ndarray], cols: Sequence[str], grid: Grid, topo: Topology, spec: FeatureSpec
+) -> dict[str, np.ndarray]:
+    w = min(spec.windows)
+    base = [f"{c}__{s}" for c in cols for s in (f"slope_{w}", f"resid_mean_{w}")]
+    base += [k for k in feats if k.startswith("alarm__") and k.endswith(("__active", "__age"))]
+    base += [k for k in feats if k.startswith("alarm__all__")]
+    base = list(dict.fromkeys(base))
+    mats = _neighbour_weights(grid, topo)
+    out: dict[str, np.ndarray] = {}
+    for name, m in mats.items():
+        if not m.any():
+            continue
+        for f in base:
+            out[f"{name}__{f}"] = _aggregate(feats[f], m, "max" if name == "parent" else "mean")
+    return out

@@ -1,0 +1,97 @@
+"""Read a twin scenario folder (``twinrca twin generate`` output) into prediction inputs.
+
+The folder holds ``tables/kpis.parquet`` (time, element_id, kind, one column per KPI),
+``tables/alarms.parquet`` (raise times), ``topology.json`` and ``labels.csv`` (planted
+faults). What a NOC wants warned of is the moment service is lost on a cell, so the
+events to predict are derived from the cells' KPIs: a run of ``availability`` below
+``below`` percent. Each event carries the failure mode of the planted fault whose window
+covers it (``"unknown"`` if none). This module reads files only; it does not import the
+twin package.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from twinrca.core.errors import ValidationError
+from twinrca.core.topology import Topology
+
+__all__ = ["TwinScenario", "read_twin_scenario", "service_loss_events"]
+
+
+@dataclass(frozen=True, slots=True)
+class TwinScenario:
+    kpis: pd.DataFrame  # time, element + KPI columns (NaN where a KPI does not apply)
+    alarms: pd.DataFrame  # time, element, alarm
+    events: pd.DataFrame  # element, start, end, mode: service-loss events on cells
+    planted: pd.DataFrame  # the generator's labels.csv
+    topology: Topology
+    cells: list[str]
+    period_min: int
+
+
+def service_loss_events(
+    kpis: pd.DataFrame, cells: list[str], planted: pd.DataFrame, *, kpi: str, below: float
+) -> pd.DataFrame:
+    """Runs of ``kpi < below`` per cell, with the covering planted fault's mode."""
+    rows = []
+    sub = kpis[kpis["element"].isin(set(cells))].sort_values(["element", "time"])
+    for el, g in sub.groupby("element", sort=False):
+        down = (g[kpi] < below).to_numpy()
+        t = g["time"].to_numpy()
+        edges = np.diff(np.r_[0, down.astype(int), 0])
+        for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+            end = t[e] if e < len(t) else t[-1]
+            rows.append((el, pd.Timestamp(t[s]), pd.Timestamp(end), _mode_at(planted, el, t[s])))
+    return pd.DataFrame(rows, columns=["element", "start", "end", "mode"])
+
+
+def _mode_at(planted: pd.DataFrame, element: str, when: object) -> str:
+    when = pd.Timestamp(when)
+    hit = planted[(planted["start"] <= when) & (planted["end"] >= when)]
+    for _, r in hit.iterrows():
+        if element in json.loads(r["affected_elements"]):
+            followers = json.loads(r.get("followers") or "[]")
+            return str(followers[0] if followers and when > r["start"] else r["mode_id"])
+    return "unknown"
+
+
+def read_twin_scenario(
+    folder: str | Path, *, kpi: str = "availability", below: float = 50.0
+) -> TwinScenario:
+    root = Path(folder)
+    try:
+        wide = pd.read_parquet(root / "tables" / "kpis.parquet")
+        alarms = pd.read_parquet(root / "tables" / "alarms.parquet")
+        planted = pd.read_csv(root / "labels.csv")
+        topology = Topology.from_json(root / "topology.json")
+    except (OSError, ValueError) as exc:
+        raise ValidationError("bad_scenario", f"cannot read twin scenario {root}: {exc}") from exc
+    for col in ("start", "end"):
+        planted[col] = pd.to_datetime(planted[col], utc=True)
+    cells = sorted(wide.loc[wide["kind"] == "cell", "element_id"].unique().tolist())
+    kpis = wide.drop(columns=["kind"]).rename(columns={"element_id": "element"})
+    kpis["time"] = pd.to_datetime(kpis["time"], utc=True)
+    al = pd.DataFrame(
+        {
+            "time": pd.to_datetime(alarms["raise_time"], utc=True),
+            "element": alarms["element_id"].astype(str),
+            "alarm": alarms["probable_cause"].astype(str),
+            "clear": pd.to_datetime(alarms["clear_time"], utc=True),
+        }
+    )
+    step = kpis["time"].drop_duplicates().sort_values().diff().dropna().min()
+    return TwinScenario(
+        kpis=kpis,
+        alarms=al,
+        events=service_loss_events(kpis, cells, planted, kpi=kpi, below=below),
+        planted=planted,
+        topology=topology,
+        cells=cells,
+        period_min=int(step / pd.Timedelta(minutes=1)),
+    )
