@@ -3,36 +3,60 @@
 Formats by extension: ``.jsonl`` / ``.ndjson`` / ``.json`` (JSON lines; each line is a
 PM batch, an alarm notification or a log event, told apart by its keys), ``.xml``
 (one measCollecFile), ``.csv`` (PM export), ``.log`` / ``.syslog`` / ``.txt`` (syslog
-lines). Gzip-compressed files (``.gz``) are read too. Rows go to the store in batches
-(duplicates skipped, so re-reading a file is harmless); refused lines become dead
-letters whose source topic is ``file:<path>`` and offset the line number.
+lines). Gzip-compressed files (``.gz``) are read too. Files that are not streams
+(``labels.csv``, ``topology.json``, a README: see :mod:`twinrca.ingest.sniff`) are
+skipped with a reason. Rows go to the store in batches (duplicates skipped, so
+re-reading a file is harmless); refused lines become dead letters whose source topic
+is ``file:<path>`` and offset the line number; :func:`dead_letter_file_sink` writes
+them as JSON lines (reason, detail, source, time, original bytes in base64).
+
+Log rows get template ids in batch mode: all log lines of a file are learned before
+any is named (:meth:`~twinrca.ingest.logtag.LogTagger.tag_file`), so ids are stable
+within a file; the templater state is loaded from and saved to the store.
+Rates and dead-letter counts are recorded in the store
+(:class:`~twinrca.ingest.storemetrics.StoreMetricsReporter`, label ``source=files``).
 """
 
 from __future__ import annotations
 
 import gzip
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from twinrca.core.errors import ValidationError
-from twinrca.ingest.columns import Columns
+from twinrca.core.timeutil import utcnow
+from twinrca.ingest.columns import Columns, LogColumns
 from twinrca.ingest.deadletter import DeadLetter
 from twinrca.ingest.decode import decode_alarm, decode_pm_json, load_json
+from twinrca.ingest.logtag import LogTagger
+from twinrca.ingest.metrics import IngestMetrics
 from twinrca.ingest.pipeline import BatchWriter, Decoded
 from twinrca.ingest.pmcsv import decode_pm_csv
 from twinrca.ingest.pmxml import decode_pm_xml
+from twinrca.ingest.sniff import not_stream_reason
+from twinrca.ingest.storemetrics import StoreMetricsReporter
 from twinrca.ingest.syslog import decode_log
 from twinrca.store.base import Store
 
-__all__ = ["FileIngestResult", "decode_json_line", "ingest_files", "iter_files"]
+__all__ = [
+    "FileIngestResult",
+    "dead_letter_file_sink",
+    "decode_json_line",
+    "ingest_files",
+    "iter_files",
+]
 
 log = logging.getLogger(__name__)
 
 _JSON = {".jsonl", ".ndjson", ".json"}
 _SYSLOG = {".log", ".syslog", ".txt"}
 SUFFIXES = _JSON | _SYSLOG | {".xml", ".csv"}
+LOG_CHUNK = 500_000  # log rows of one file templated together (bounds memory)
+
+DeadLetterSink = Callable[[list[DeadLetter]], None]
 
 
 @dataclass(slots=True)
@@ -44,6 +68,14 @@ class FileIngestResult:
     logs_written: int = 0
     duplicates_skipped: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def rows_written(self) -> int:
+        return self.kpis_written + self.alarms_written + self.logs_written
+
+    def dead_letters_by_reason(self) -> dict[str, int]:
+        return dict(sorted(Counter(d.reason for d in self.dead_letters).items()))
 
 
 def _kind(path: Path) -> str:
@@ -83,76 +115,163 @@ def decode_json_line(line: bytes, cols: Columns) -> None:
         raise ValidationError("unknown_kind", "JSON line is no PM batch, alarm or log event")
 
 
-def _lines(
-    path: Path, data: bytes, batch: Decoded, decode: Callable[[bytes, Columns], None]
-) -> Iterator[int]:
+def dead_letter_file_sink(target: Path) -> tuple[DeadLetterSink, Path]:
+    """A sink appending dead letters as JSON lines to ``target``, and the file it writes.
+
+    ``target`` is a file (a name with a suffix, e.g. ``dead.jsonl``), or a folder (an
+    existing one, or a name without suffix) in which a new
+    ``dead-letters-<UTC time>.jsonl`` is used. Nothing is created until the first
+    dead letter arrives.
+    """
+    if target.is_dir() or not target.suffix:
+        target = target / f"dead-letters-{utcnow():%Y%m%dT%H%M%SZ}.jsonl"
+
+    def sink(dead: list[DeadLetter]) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("ab") as fh:
+            fh.writelines(d.to_json() + b"\n" for d in dead)
+
+    return sink, target
+
+
+class _Run:
+    """One ingest run: the current batch, the per-file log rows, flushing and counting."""
+
+    def __init__(
+        self,
+        writer: BatchWriter,
+        tagger: LogTagger | None,
+        batch_rows: int,
+        result: FileIngestResult,
+    ) -> None:
+        self.writer, self.tagger, self.batch_rows, self.result = writer, tagger, batch_rows, result
+        self.batch = Decoded()
+        self.file_logs = LogColumns()
+        self.cols = self._columns()
+
+    def _columns(self) -> Columns:
+        # KPIs and alarms go straight to the batch; logs wait for their file's templates
+        return Columns(
+            kpis=self.batch.columns.kpis, alarms=self.batch.columns.alarms, logs=self.file_logs
+        )
+
+    def good(self) -> None:
+        self.batch.good += 1
+
+    def dead(self, letter: DeadLetter) -> None:
+        self.batch.dead.append(letter)
+
+    def end_logs(self) -> None:
+        """Template the pending log rows and move them into the batch."""
+        if self.file_logs.rows:
+            if self.tagger is not None:
+                self.tagger.tag_file(self.file_logs)
+            self.batch.columns.logs.rows.extend(self.file_logs.rows)
+            self.file_logs.rows.clear()
+
+    def maybe_flush(self) -> None:
+        if len(self.file_logs) >= LOG_CHUNK:
+            self.end_logs()
+        if self.batch.size >= self.batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        batch = self.batch
+        if batch.size:
+            r = self.writer.write(batch)
+            res = self.result
+            res.kpis_written += r.kpis_written
+            res.alarms_written += r.alarms_written
+            res.logs_written += r.logs_written
+            res.duplicates_skipped += r.duplicates_skipped
+            res.dead_letters.extend(batch.dead)
+        self.batch = Decoded()
+        self.cols = self._columns()
+
+
+def _lines(path: Path, data: bytes, run: _Run, decode: Callable[[bytes, Columns], None]) -> int:
+    n = 0
+    source = f"file:{path}"
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
             continue
+        n += 1
         try:
-            decode(line, batch.columns)
-            batch.good += 1
+            decode(line, run.cols)
+            run.good()
         except ValidationError as exc:
-            batch.dead.append(DeadLetter.of(line, exc, f"file:{path}", 0, number))
-        yield 1
+            run.dead(DeadLetter.of(line, exc, source, 0, number))
+        run.maybe_flush()
+    return n
 
 
-def _file(path: Path, batch: Decoded) -> Iterator[int]:
-    kind = _kind(path)
-    data = _read(path)
+def _csv(path: Path, data: bytes, run: _Run) -> None:
+    try:
+        for line, raw, exc in decode_pm_csv(data.decode("utf-8", "replace"), run.cols.kpis):
+            run.dead(DeadLetter.of(raw.encode(), exc, f"file:{path}", 0, line))
+    except ValidationError as exc:  # the header: the whole file is refused
+        run.dead(DeadLetter.of(data, exc, f"file:{path}", 0, 0))
+
+
+def _file(path: Path, kind: str, data: bytes, run: _Run) -> int:
+    """Decode one file; the number of messages (lines, or 1 for a whole file)."""
     if kind in _JSON:
-        yield from _lines(path, data, batch, decode_json_line)
-    elif kind in _SYSLOG:
-        yield from _lines(path, data, batch, lambda b, c: decode_log(b, c.logs))
-    elif kind == ".xml":
+        return _lines(path, data, run, decode_json_line)
+    if kind in _SYSLOG:
+        return _lines(path, data, run, lambda b, c: decode_log(b, c.logs))
+    if kind == ".xml":
         try:
-            decode_pm_xml(data, batch.columns.kpis)
-            batch.good += 1
+            decode_pm_xml(data, run.cols.kpis)
+            run.good()
         except ValidationError as exc:
-            batch.dead.append(DeadLetter.of(data, exc, f"file:{path}", 0, 0))
-        yield 1
-    elif kind == ".csv":
-        for line, raw, exc in decode_pm_csv(data.decode("utf-8", "replace"), batch.columns.kpis):
-            batch.dead.append(DeadLetter.of(raw.encode(), exc, f"file:{path}", 0, line))
-        yield 1
-    else:
-        raise ValidationError("unknown_kind", f"unsupported file type: {path.name}")
+            run.dead(DeadLetter.of(data, exc, f"file:{path}", 0, 0))
+        return 1
+    if kind == ".csv":
+        _csv(path, data, run)
+        return 1
+    raise ValidationError("unknown_kind", f"unsupported file type: {path.name}")
 
 
 def ingest_files(
     paths: Iterable[str | Path],
     store: Store,
     *,
-    dead_letters: Callable[[list[DeadLetter]], None] | None = None,
+    dead_letters: DeadLetterSink | None = None,
     batch_rows: int = 100_000,
     progress: Callable[[Path], None] | None = None,
+    log_templates: bool = True,
+    metrics: IngestMetrics | None = None,
+    metrics_interval_s: float = 10.0,
 ) -> FileIngestResult:
-    """Decode every file and write its rows; dead letters go to ``dead_letters``
-    (and are returned)."""
+    """Decode every stream file and write its rows; dead letters go to ``dead_letters``
+    (and are returned); files that are not streams are skipped (``result.skipped``)."""
     result = FileIngestResult()
-    writer = BatchWriter(store, group=None, dead_letters=dead_letters or (lambda d: None))
-
-    def flush(batch: Decoded) -> None:
-        """Write the batch and empty it IN PLACE: the file decoder still holds it."""
-        if batch.size:
-            r = writer.write(batch)
-            result.kpis_written += r.kpis_written
-            result.alarms_written += r.alarms_written
-            result.logs_written += r.logs_written
-            result.duplicates_skipped += r.duplicates_skipped
-            result.dead_letters.extend(batch.dead)
-        fresh = Decoded()
-        batch.columns, batch.dead, batch.offsets = fresh.columns, fresh.dead, fresh.offsets
-        batch.messages, batch.good = fresh.messages, fresh.good
-
-    batch = Decoded()
+    metrics = metrics or IngestMetrics()
+    writer = BatchWriter(
+        store, group=None, dead_letters=dead_letters or (lambda d: None), metrics=metrics
+    )
+    reporter = StoreMetricsReporter(
+        store, metrics, interval_s=metrics_interval_s, labels={"source": "files"}
+    )
+    tagger = LogTagger(store) if log_templates else None
+    run = _Run(writer, tagger, batch_rows, result)
     for path in iter_files(paths):
-        result.files += 1
-        for n in _file(path, batch):
-            result.messages += n
-            if batch.size >= batch_rows:
-                flush(batch)
+        kind = _kind(path)
+        data = _read(path)
+        reason = not_stream_reason(kind, data)
+        if reason is not None:
+            log.warning("skipped %s: %s", path, reason)
+            result.skipped.append((path, reason))
+        else:
+            result.files += 1
+            result.messages += _file(path, kind, data, run)
+            run.end_logs()
+            run.maybe_flush()
+            reporter.maybe_report()
         if progress is not None:
             progress(path)
-    flush(batch)
+    run.flush()
+    if tagger is not None:
+        tagger.save()
+    reporter.report()
     return result

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from twinrca.core.errors import ServiceUnavailable, StoreError, TwinRCAError, ValidationError
 from twinrca.ingest.columns import Columns
 from twinrca.ingest.deadletter import DeadLetter
+from twinrca.ingest.logtag import LogTagger
 from twinrca.ingest.metrics import IngestMetrics
 from twinrca.ingest.topics import Decoder, decoder_for
 from twinrca.store.base import Store, WriteBatch, WriteResult
@@ -68,12 +69,20 @@ class Decoded:
 class BatchBuilder:
     """Decodes messages by topic; every refusal becomes a :class:`DeadLetter`."""
 
-    def __init__(self, kinds: Mapping[str, str], *, keep_messages: bool = True) -> None:
+    def __init__(
+        self,
+        kinds: Mapping[str, str],
+        *,
+        keep_messages: bool = True,
+        log_tagger: LogTagger | None = None,
+    ) -> None:
         self._decoders: dict[str, Decoder] = {t: decoder_for(k) for t, k in kinds.items()}
         self.keep_messages = keep_messages
+        self.log_tagger = log_tagger  # names the log rows each add() decodes
 
     def add(self, batch: Decoded, records: Iterable[object]) -> None:
         cols, offsets = batch.columns, batch.offsets
+        first_log = len(cols.logs)
         for rec in records:
             topic, partition, offset = rec.topic, rec.partition, rec.offset  # type: ignore[attr-defined]
             value = rec.value or b""  # type: ignore[attr-defined]
@@ -90,6 +99,8 @@ class BatchBuilder:
                 offsets[key] = offset + 1
             if self.keep_messages:
                 batch.messages.append(rec)
+        if self.log_tagger is not None:
+            self.log_tagger.tag(cols.logs, first_log)
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from twinrca.ingest.columns import KpiColumns
 from twinrca.ingest.decode import MAX_NAME, time_ns
 from twinrca.ingest.pmxml import _number
 
-__all__ = ["decode_pm_csv"]
+__all__ = ["decode_pm_csv", "is_pm_csv_header"]
 
 _ALIASES = {
     "managed_object": "managed_object",
@@ -58,6 +58,16 @@ def _row(
     out.add_batch(mo, names, values, end_ns, int(gran_text), suspect)
 
 
+def _keys(header: list[str]) -> list[str]:
+    return [_ALIASES.get(h.strip().lower(), h.strip()) for h in header]
+
+
+def is_pm_csv_header(header: list[str]) -> bool:
+    """True when a CSV header has a PM export layout (long or wide)."""
+    keys = _keys(header)
+    return "managed_object" in keys and "period_end" in keys
+
+
 def decode_pm_csv(text: str, out: KpiColumns) -> Iterator[tuple[int, str, ValidationError]]:
     """Append every valid row to ``out``; yield ``(line, raw_line, error)`` for the others."""
     reader = csv.reader(io.StringIO(text))
@@ -65,8 +75,8 @@ def decode_pm_csv(text: str, out: KpiColumns) -> Iterator[tuple[int, str, Valida
         header = next(reader)
     except StopIteration:
         raise ValidationError("empty", "CSV without a header") from None
-    keys = [_ALIASES.get(h.strip().lower(), h.strip()) for h in header]
-    if "managed_object" not in keys or "period_end" not in keys:
+    keys = _keys(header)
+    if not is_pm_csv_header(header):
         raise ValidationError("bad_csv", "CSV header needs managed_object and period_end")
     long = "measurement" in keys and "value" in keys
     extra = [i for i, k in enumerate(keys) if k not in _ALIASES.values()]

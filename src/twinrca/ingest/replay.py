@@ -3,7 +3,8 @@
 A recording is what :mod:`twinrca.ingest.files` reads: JSON lines (PM batches, alarm
 notifications and log events, in time order), syslog files, and PM XML files (sent
 whole, one message per file, to ``pm-xml``), merged across files in event-time order.
-``speed`` 60 plays an hour of recording in a minute; ``speed`` 0 sends as fast as the broker takes it.
+``speed`` 60 plays an hour of recording in a minute; ``speed`` 0 sends as fast as the
+broker takes it.
 """
 
 from __future__ import annotations

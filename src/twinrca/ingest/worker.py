@@ -26,8 +26,10 @@ from kafka import ConsumerRebalanceListener
 
 from twinrca.core.errors import BrokerUnavailable, ServiceUnavailable, StoreError
 from twinrca.ingest.deadletter import DeadLetter
+from twinrca.ingest.logtag import LogTagger
 from twinrca.ingest.metrics import IngestMetrics
 from twinrca.ingest.pipeline import Backoff, BatchBuilder, BatchWriter, Decoded, Stopped
+from twinrca.ingest.storemetrics import StoreMetricsReporter
 from twinrca.store.base import Store
 
 __all__ = ["IngestWorker", "WorkerConfig", "kafka_dead_letter_sink"]
@@ -50,6 +52,7 @@ class WorkerConfig:
     queue_high: int = 4
     session_timeout_ms: int = 10_000
     metrics_interval_s: float = 10.0
+    log_templates: bool = True  # template id on every log row (see ingest.logtag)
     consumer_options: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -98,7 +101,15 @@ class IngestWorker:
         self._consumer: Any = None
         self._producer: Any = None
         self._writer_error: BaseException | None = None
-        self.builder = BatchBuilder(config.topics)
+        # templating and store metrics run in the writer thread, never in the poll loop
+        self.log_tagger = LogTagger(store) if config.log_templates else None
+        self.builder = BatchBuilder(config.topics, log_tagger=self.log_tagger)
+        self.reporter = StoreMetricsReporter(
+            store,
+            self.metrics,
+            interval_s=config.metrics_interval_s,
+            labels={"group": config.group},
+        )
 
     # ------------------------------------------------------------------ lifecycle
     def stop(self) -> None:
@@ -116,6 +127,8 @@ class IngestWorker:
         finally:
             self._stop.set()
             writer.join(timeout=30)
+            if not writer.is_alive():
+                self._save_visibility()
             self._drain_committed()
             self._consumer.close(autocommit=False)
             self._producer.close(timeout=5)
@@ -142,6 +155,7 @@ class IngestWorker:
             "session_timeout_ms": c.session_timeout_ms,
             "heartbeat_interval_ms": max(1000, c.session_timeout_ms // 4),
             "reconnect_backoff_max_ms": 2000,
+            "bootstrap_timeout_ms": 10_000,  # fail fast on a wrong address
         }
         options.update(c.consumer_options)
         try:
@@ -151,9 +165,14 @@ class IngestWorker:
                 acks="all",
                 linger_ms=5,
                 reconnect_backoff_max_ms=2000,
+                bootstrap_timeout_ms=options["bootstrap_timeout_ms"],
             )
         except KafkaError as exc:
-            raise BrokerUnavailable(f"cannot reach Kafka: {exc}", bootstrap=c.bootstrap) from exc
+            raise BrokerUnavailable(
+                f"cannot reach Kafka: {exc}",
+                bootstrap=c.bootstrap,
+                hint="check TWINRCA_KAFKA__BOOTSTRAP (host:port) and that the broker runs",
+            ) from exc
         consumer.subscribe(list(c.topics), listener=_Listener(self))
         return consumer, producer
 
@@ -265,17 +284,7 @@ class IngestWorker:
             if high is not None:
                 lag = max(0, high - self._consumer.position(tp, timeout_ms=1000))
                 self.metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)
-                self._record_metric("ingest.consumer_lag", lag, tp)
-
-    def _record_metric(self, name: str, value: float, tp: Any) -> None:
-        try:
-            self.store.record_metric(
-                name,
-                value,
-                {"group": self.config.group, "topic": tp.topic, "partition": tp.partition},
-            )
-        except (ServiceUnavailable, StoreError) as exc:
-            log.debug("metric not recorded: %s", exc)
+                self.reporter.note_lag(tp.topic, tp.partition, lag)  # stored by the writer
 
     # ------------------------------------------------------------------ rebalance
     def on_assigned(self, partitions: list[Any]) -> None:
@@ -310,6 +319,7 @@ class IngestWorker:
         first = 0.0
         try:
             while True:
+                self.reporter.maybe_report()
                 try:
                     item = self._queue.get(timeout=self.config.linger_s)
                 except queue.Empty:
@@ -355,6 +365,12 @@ class IngestWorker:
             writer.write(batch)
             self._committed.put(dict(batch.offsets))
         return Decoded()
+
+    def _save_visibility(self) -> None:
+        """Last template state and metric points (after the writer thread ended)."""
+        if self.log_tagger is not None:
+            self.log_tagger.save()
+        self.reporter.report()
 
     def _set_health(self, healthy: bool) -> None:
         self._healthy = healthy

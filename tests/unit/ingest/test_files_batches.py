@@ -15,7 +15,9 @@ def test_rows_after_a_mid_file_flush_are_written(tmp_path) -> None:
     path = tmp_path / "kpi.jsonl"
     with path.open("wb") as fh:
         for i in range(500):
-            msg = wire.pm_batch(f"cell:{i % 7}", t0 + timedelta(minutes=15 * i), {"a": 1.0, "b": 2.0, "c": 3.0})
+            msg = wire.pm_batch(
+                f"cell:{i % 7}", t0 + timedelta(minutes=15 * i), {"a": 1.0, "b": 2.0, "c": 3.0}
+            )
             fh.write(wire.dumps(msg) + b"\n")
     with open_store("embedded", path=tmp_path / "s.duckdb") as store:
         store.migrate()

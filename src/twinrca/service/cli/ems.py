@@ -42,4 +42,4 @@ def replay(
     finally:
         producer.close()
     sent = " ".join(f"{k}={v}" for k, v in sorted(result.sent.items()))
-    typer.echo(f"sent {sent} in {result.seconds:.1f} s")
+    typer.echo(f"sent {sent} in {result.seconds:.1f} s (files skipped: {result.skipped})")

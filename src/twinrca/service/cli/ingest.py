@@ -78,6 +78,12 @@ def run(
         float | None,
         typer.Option(help="Exit after this many seconds without a message (default: run forever)."),
     ] = None,
+    log_templates: Annotated[
+        bool,
+        typer.Option(
+            help="Give every log row a template id (learned online, state saved in the store)."
+        ),
+    ] = True,
 ) -> None:
     """Consume the Kafka topics into the store as a long-running worker (stop with Ctrl-C)."""
     from twinrca.ingest.metrics import IngestMetrics
@@ -94,6 +100,7 @@ def run(
         dlq_topic=topics.dlq,
         batch_rows=batch_rows,
         instance_id=instance_id or (socket.gethostname() if static else None),
+        log_templates=log_templates,
     )
     metrics = IngestMetrics()
     if metrics_port:
@@ -114,30 +121,49 @@ def files(
     url: UrlOpt = None,
     tenant: TenantOpt = None,
     dead_letters: Annotated[
-        Path | None, typer.Option("--dead-letters", help="Append refused lines here as JSON lines.")
+        Path | None,
+        typer.Option(
+            "--dead-letters",
+            help="File (or folder) receiving refused lines as JSON lines with their reason "
+            "(default: a new file in DATA_DIR/dead-letters/).",
+        ),
     ] = None,
+    log_templates: Annotated[
+        bool, typer.Option(help="Give every log row a template id (drain3, state in the store).")
+    ] = True,
 ) -> None:
-    """Read files and folders with the same decoders into the store (no Kafka)."""
+    """Read files and folders with the same decoders into the store (no Kafka).
+
+    Files that are no streams (the twin's labels.csv and topology.json, a README) are
+    skipped with a message.
+    """
     from tqdm import tqdm
 
-    from twinrca.ingest.files import ingest_files, iter_files
+    from twinrca.ingest.files import dead_letter_file_sink, ingest_files, iter_files
 
     settings = _settings()
     names = list(iter_files(paths))
-    sink = None
-    if dead_letters is not None:
-
-        def sink(dead: list) -> None:  # type: ignore[type-arg]
-            with dead_letters.open("ab") as fh:
-                fh.writelines(d.to_json() + b"\n" for d in dead)
-
+    sink, dead_path = dead_letter_file_sink(
+        dead_letters if dead_letters is not None else settings.data_dir / "dead-letters"
+    )
     with (
         _store(settings, backend, url, tenant) as store,
         tqdm(total=len(names), unit="file", file=None, disable=None) as bar,
     ):
-        result = ingest_files(names, store, dead_letters=sink, progress=lambda _: bar.update())
+        result = ingest_files(
+            names,
+            store,
+            dead_letters=sink,
+            progress=lambda _: bar.update(),
+            log_templates=log_templates,
+        )
+    for path, reason in result.skipped:
+        typer.echo(f"skipped {path}: {reason}", err=True)
     typer.echo(
-        f"files={result.files} messages={result.messages} kpis={result.kpis_written} "
-        f"alarms={result.alarms_written} logs={result.logs_written} "
+        f"files={result.files} skipped={len(result.skipped)} messages={result.messages} "
+        f"kpis={result.kpis_written} alarms={result.alarms_written} logs={result.logs_written} "
         f"duplicates={result.duplicates_skipped} dead_letters={len(result.dead_letters)}"
     )
+    if result.dead_letters:
+        reasons = " ".join(f"{k}={v}" for k, v in result.dead_letters_by_reason().items())
+        typer.echo(f"dead letters ({reasons}) written to {dead_path}", err=True)
