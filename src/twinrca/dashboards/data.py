@@ -264,16 +264,22 @@ def _bucket_order(label: str) -> int:
 
 # --- ingest health ------------------------------------------------------------------------
 def ingest_health(metrics: Mapping[str, pd.DataFrame]) -> dict[str, float | None]:
-    """Latest lag (s), latest rate (rows/s) and dead letters in the window."""
+    """Latest total lag (messages behind, summed over partitions), latest total rate
+    (rows/s, summed over tables) and dead letters in the window."""
 
-    def latest(name: str) -> float | None:
+    def latest_total(name: str, keys: tuple[str, ...]) -> float | None:
         m = metrics.get(name)
-        return None if m is None or m.empty else float(m["value"].iloc[-1])
+        if m is None or m.empty:
+            return None
+        labels = m["labels"] if "labels" in m.columns else pd.Series([{}] * len(m), index=m.index)
+        series = labels.map(lambda d: tuple(str((d or {}).get(k, "")) for k in keys))
+        last = m.assign(_series=series).groupby("_series", sort=False)["value"].last()
+        return float(last.sum())
 
     dead = metrics.get("ingest_dead_letters")
     return {
-        "lag_s": latest("ingest_lag"),
-        "rows_per_s": latest("ingest_rows_per_s"),
+        "lag_msgs": latest_total("ingest_lag", ("group", "topic", "partition")),
+        "rows_per_s": latest_total("ingest_rows_per_s", ("group", "source", "table")),
         "dead_letters": None if dead is None or dead.empty else float(dead["value"].sum()),
     }
 

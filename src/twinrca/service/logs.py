@@ -44,5 +44,5 @@ def setup_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("kafka", "numba", "urllib3", "matplotlib", "pgmpy", "httpx"):
+    for noisy in ("kafka", "numba", "urllib3", "matplotlib", "pgmpy", "httpx", "drain3"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

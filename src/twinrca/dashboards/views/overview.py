@@ -49,8 +49,8 @@ def _headline(ctx: ui.Ctx) -> None:
         int(preds.loc[preds["probability"] >= 0.5, "element"].nunique()) if len(preds) else 0,
         border=True,
     )
-    lag = health["lag_s"]
-    c4.metric("Ingest lag", "–" if lag is None else f"{lag:.1f} s", border=True)
+    lag = health["lag_msgs"]
+    c4.metric("Ingest lag", "–" if lag is None else f"{lag:,.0f} msgs", border=True)
 
 
 @st.fragment(run_every=_REFRESH)
@@ -121,7 +121,7 @@ def _ingest_health(ctx: ui.Ctx) -> None:
     health = data.ingest_health(metrics)
     cols = st.columns(3)
     titles = {
-        "ingest_lag": "lag (s)",
+        "ingest_lag": "lag (messages)",
         "ingest_rows_per_s": "rows / s",
         "ingest_dead_letters": "dead letters / min",
     }
