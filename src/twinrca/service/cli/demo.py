@@ -21,6 +21,9 @@ def register(app: typer.Typer) -> None:
         ),
         faults: int = typer.Option(12, min=1, help="Faults planted by the twin."),
         seed: int = typer.Option(7, help="Scenario seed."),
+        open_dashboard: bool = typer.Option(
+            False, "--dashboard", help="Start the dashboard on the results afterwards."
+        ),
     ) -> None:
         """Run the whole pipeline on a generated scenario with planted faults (no servers)."""
         import logging
@@ -45,7 +48,16 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"written: {out}/incidents.json, {out}/summary.json, {out}/webhooks.json, store {s['store']}"
         )
-        console.print(f"dashboard: twinrca dashboard --store {s['store']}   (or: make dashboard)")
+        console.print(
+            f"dashboard: http://127.0.0.1:8501 after `twinrca dashboard --store {s['store']}` "
+            f"(or `make dashboard`, or `twinrca demo --dashboard`); API key {s['api_key']}"
+        )
+        if open_dashboard:
+            from twinrca.dashboards.launch import launch
+
+            raise typer.Exit(
+                int(launch(s["store"], 8501, tenant="demo", system_tenant="demo") or 0)
+            )
 
     @app.command()
     def dashboard(
