@@ -86,6 +86,8 @@ class IncidentDoc(BaseModel):
     feedback: dict[str, Any] | None = None
     history: list[dict[str, Any]] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
+    #: what the incident was made of when last diagnosed (re-runs skip it when unchanged)
+    fingerprint: str = ""
 
 
 def load_incident(store: Store, incident_id: str) -> IncidentDoc:

@@ -10,6 +10,7 @@ cleared are resolved (and their resolve alerts sent).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ import pandas as pd
 from twinrca.causal.anomaly import SeasonalBaseline
 from twinrca.causal.diagnosis import BayesianDiagnoser
 from twinrca.core.records import IncidentState, RootCauseCandidate
+from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import ElementKind, Topology
 from twinrca.fmea.catalogue import Catalogue
 from twinrca.service.alerts import alerts_for
@@ -55,6 +57,10 @@ class PipelineConfig:
     whatif_horizon_steps: int = 48
     engine: str = "numba"
     seed: int = 0
+    #: the running service: store the diagnosed incident before verification (a restart
+    #: picks it up again) and skip recommended incidents whose alarms did not change
+    checkpoint: bool = False
+    skip_unchanged: bool = False
 
 
 @dataclass
@@ -74,11 +80,24 @@ class Pipeline:
         """Detect, diagnose, verify and recommend for the window; return stored incidents."""
         alarms = self.store.read_alarms(start, end)
         kpis = self.store.read_kpis(start, end)
+        return self.run_frames(alarms, kpis)
+
+    def run_frames(
+        self,
+        alarms: pd.DataFrame,
+        kpis: pd.DataFrame,
+        *,
+        baseline: SeasonalBaseline | None = None,
+        demand: Demand | None = None,
+    ) -> list[IncidentDoc]:
+        """:meth:`run_window` on frames already read (the service keeps a rolling cache);
+        ``baseline`` and ``demand`` default to ones fitted on ``kpis``."""
         if alarms.empty:
             return []
-        baseline = SeasonalBaseline.fit(kpis) if len(kpis) else None
+        if baseline is None:
+            baseline = SeasonalBaseline.fit(kpis) if len(kpis) else None
         detected = detect_incidents(alarms, self.topology, kpis=kpis, baseline=baseline)
-        demand = self._demand(kpis)
+        demand = demand if demand is not None else self._demand(kpis)
         out = []
         for inc in detected:
             doc = self._one(inc, alarms, kpis, demand)
@@ -94,6 +113,15 @@ class Pipeline:
         existing = self.store.get_document("incident", key)
         if existing is not None and existing.get("state") in ("acknowledged", "resolved"):
             return IncidentDoc.model_validate(existing)  # a person owns it now
+        prior = IncidentDoc.model_validate(existing) if existing is not None else None
+        fingerprint = _fingerprint(inc, alarms)
+        if (
+            self.config.skip_unchanged
+            and prior is not None
+            and prior.state is IncidentState.RECOMMENDED
+            and prior.fingerprint == fingerprint
+        ):
+            return prior  # nothing new since it was recommended
         ranked = list(self.diagnoser.rank(inc.evidence, top=5))
         for plugin in self.plugins:
             extra = list(plugin.instance.rank(inc.evidence))
@@ -115,7 +143,13 @@ class Pipeline:
             topology=self.topology,
             incident_id=key,
         )
-        doc = doc.model_copy(update={"unverified_candidates": list(doc.candidates)})
+        doc = doc.model_copy(
+            update={"unverified_candidates": list(doc.candidates), "fingerprint": fingerprint}
+        )
+        if self.config.checkpoint and (prior is None or _before(prior.state, doc.state)):
+            doc = _stamped(doc, prior)
+            self._save(doc, prior)
+            prior = doc
         verified, verification = self._verify(inc, ranked, alarms, kpis, demand)
         t_ver = time.perf_counter()
         if verified:
@@ -151,13 +185,22 @@ class Pipeline:
                 }
             }
         )
+        if prior is not None and _before(doc.state, prior.state):
+            log.warning("incident %s: re-run fell short of %s, kept as it was", key, prior.state)
+            doc = prior.model_copy(update={"fingerprint": fingerprint})
+        doc = _stamped(doc, prior)
         if _all_cleared(inc, alarms):
-            save_incident(
-                self.store, doc, alerts=alerts_for(self.store, doc, base_url=self.base_url)
-            )
+            self._save(doc, prior)
+            prior = doc
             doc = transition(doc, IncidentState.RESOLVED, by="twinrca", note="all alarms cleared")
-        save_incident(self.store, doc, alerts=alerts_for(self.store, doc, base_url=self.base_url))
+        self._save(doc, prior)
         return doc
+
+    def _save(self, doc: IncidentDoc, prior: IncidentDoc | None) -> None:
+        """Store ``doc``; alerts only when its state changed (a re-run sends nothing)."""
+        changed = prior is None or prior.state != doc.state
+        alerts = alerts_for(self.store, doc, base_url=self.base_url) if changed else []
+        save_incident(self.store, doc, alerts=alerts)
 
     def _verify(
         self,
@@ -258,6 +301,25 @@ def incident_key(inc: DetectedIncident) -> str:
     first = inc.alarms.sort_values(["event_time", "alarm_id"], kind="stable").iloc[0]
     stamp = pd.Timestamp(first["event_time"]).strftime("%Y%m%dT%H%M%S")
     return f"inc-{stamp}-{str(first['managed_object']).replace(':', '-')}"
+
+
+def _fingerprint(inc: DetectedIncident, alarms: pd.DataFrame) -> str:
+    """What an incident is made of: its raised alarms and whether all have cleared."""
+    ids = ",".join(sorted(inc.alarms["alarm_id"].astype(str)))
+    return hashlib.sha256(f"{ids}|{_all_cleared(inc, alarms)}".encode()).hexdigest()[:16]
+
+
+def _before(a: IncidentState, b: IncidentState) -> bool:
+    order = list(IncidentState)
+    return order.index(a) < order.index(b)
+
+
+def _stamped(doc: IncidentDoc, prior: IncidentDoc | None) -> IncidentDoc:
+    """``doc`` with the prior history, plus an entry when its state is new."""
+    history = list(prior.history) if prior is not None else []
+    if prior is None or prior.state != doc.state:
+        history.append({"state": str(doc.state), "at": utcnow().isoformat(), "by": "twinrca"})
+    return doc.model_copy(update={"history": history})
 
 
 def _all_cleared(inc: DetectedIncident, alarms: pd.DataFrame) -> bool:
