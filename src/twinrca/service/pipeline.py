@@ -43,7 +43,7 @@ from twinrca.twin_replay.simulate import CellParams
 from twinrca.twin_replay.verify import rerank, verify_candidates
 from twinrca.twin_replay.whatif import what_if
 
-__all__ = ["Pipeline", "PipelineConfig", "incident_key"]
+__all__ = ["Pipeline", "PipelineConfig", "incident_key", "merge_sources"]
 
 log = logging.getLogger(__name__)
 
@@ -122,18 +122,17 @@ class Pipeline:
             and prior.fingerprint == fingerprint
         ):
             return prior  # nothing new since it was recommended
-        ranked = list(self.diagnoser.rank(inc.evidence, top=5))
-        for plugin in self.plugins:
-            extra = list(plugin.instance.rank(inc.evidence))
-            ranked += [
+        builtin = list(self.diagnoser.rank(inc.evidence, top=5))
+        from_plugins = [
+            [
                 RootCauseCandidate(
-                    c.element,
-                    c.failure_mode,
-                    c.probability,
-                    {**dict(c.evidence), "source": plugin.name},
+                    c.element, c.failure_mode, c.probability, {**dict(c.evidence), "source": p.name}
                 )
-                for c in extra
+                for c in p.instance.rank(inc.evidence)
             ]
+            for p in self.plugins
+        ]
+        ranked = merge_sources(builtin, from_plugins, top=self.config.verify_top)
         t_diag = time.perf_counter()
         doc = incident_document(
             inc,
@@ -210,7 +209,8 @@ class Pipeline:
         kpis: pd.DataFrame,
         demand: Demand | None,
     ) -> tuple[list[RootCauseCandidate], dict]:
-        top = ranked[: self.config.verify_top]
+        # the top of every source (built-in and each plugin) is verified
+        top = ranked[: self.config.verify_top * (1 + len(self.plugins))]
         if not top or demand is None:
             return [], {}
         lo = pd.Timestamp(inc.group.start) - pd.Timedelta(hours=2)
@@ -248,7 +248,7 @@ class Pipeline:
             return [], {}
         reranked = rerank(top, ver, weight=self.config.verify_weight)
         payload = {f"{v.candidate.element}|{v.candidate.failure_mode}": v.to_json() for v in ver}
-        return reranked + ranked[self.config.verify_top :], payload
+        return reranked + ranked[len(top) :], payload
 
     def _what_if(
         self, inc: DetectedIncident, cause: RootCauseCandidate, demand: Demand | None
@@ -293,6 +293,31 @@ class Pipeline:
             return None
         frame = kpis.rename(columns={"managed_object": "element_id", "period_end": "time"})
         return demand_from_telemetry(frame, self.topology)
+
+
+def merge_sources(
+    builtin: list[RootCauseCandidate], plugins: list[list[RootCauseCandidate]], *, top: int
+) -> list[RootCauseCandidate]:
+    """One ranking from the built-in diagnoser and users' plugins: the ``top`` candidates
+    of every source, each source's probabilities normalised and weighted equally (so a
+    plugin's candidates reach twin verification like the built-in ones), then the rest
+    of the built-in ranking."""
+    pools = [builtin[:top]] + [p[:top] for p in plugins if p]
+    if len(pools) == 1:
+        return builtin
+    merged: dict[tuple[str, str], RootCauseCandidate] = {}
+    for pool in pools:
+        total = sum(c.probability for c in pool) or 1.0
+        for c in pool:
+            key = (c.element, c.failure_mode)
+            share = c.probability / total / len(pools)
+            first = merged.get(key, c)
+            earlier = merged[key].probability if key in merged else 0.0
+            merged[key] = RootCauseCandidate(
+                c.element, c.failure_mode, earlier + share, first.evidence
+            )
+    head = sorted(merged.values(), key=lambda c: -c.probability)
+    return head + [c for c in builtin[top:] if (c.element, c.failure_mode) not in merged]
 
 
 def incident_key(inc: DetectedIncident) -> str:

@@ -75,3 +75,19 @@ def test_diagnoser_contract(world, which) -> None:
             first and all(0.0 <= p <= 1.0 for p in probs) and probs == sorted(probs, reverse=True)
         )
         assert all(c.element in topo for c in first)
+
+
+def test_plugin_candidates_reach_verification_ranking() -> None:
+    from twinrca.service.pipeline import merge_sources
+
+    builtin = [RootCauseCandidate("site:1", "FM-A", 0.9), RootCauseCandidate("site:2", "FM-B", 0.1)]
+    plugin = [RootCauseCandidate("cell:9", "FM-C", 1.0, {"source": "mine"})]
+    merged = merge_sources(builtin, [plugin], top=3)
+    assert [(c.element, c.failure_mode) for c in merged] == [
+        ("cell:9", "FM-C"),
+        ("site:1", "FM-A"),
+        ("site:2", "FM-B"),
+    ]
+    assert abs(sum(c.probability for c in merged) - 1.0) < 1e-9
+    assert merged[0].evidence["source"] == "mine"
+    assert merge_sources(builtin, [], top=3) == builtin
