@@ -17,7 +17,9 @@ def _run(env: dict[str, str], *args: str, timeout: float = 60) -> tuple[int, str
     full = {**os.environ, **env}
     full.pop("TWINRCA_CONFIG", None)
     t0 = time.monotonic()
-    proc = subprocess.run([TWINRCA, *args], env=full, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [TWINRCA, *args], env=full, capture_output=True, text=True, timeout=timeout
+    )
     return proc.returncode, proc.stderr, time.monotonic() - t0
 
 
@@ -32,7 +34,9 @@ def _run(env: dict[str, str], *args: str, timeout: float = 60) -> tuple[int, str
 def test_unreachable_or_wrong_credentials_database(pg_url, url, needle) -> None:
     pg = pg_url.split("@", 1)[1].split("/", 1)[0]
     code, err, took = _run(
-        {"TWINRCA_STORE__BACKEND": "postgres", "TWINRCA_STORE__URL": url.format(pg=pg)}, "store", "info"
+        {"TWINRCA_STORE__BACKEND": "postgres", "TWINRCA_STORE__URL": url.format(pg=pg)},
+        "store",
+        "info",
     )
     assert code == 2
     assert needle in err and "TWINRCA_STORE__URL" in err

@@ -104,7 +104,8 @@ def run_demo(
     catalogue = load_catalogue()
 
     say(
-        f"[1/6] twin: generating {cells} cells x {days:g} days with {faults} planted faults (seed {seed})"
+        f"[1/6] twin: generating {cells} cells x {days:g} days with {faults} planted faults "
+        f"(seed {seed})"
     )
     summary = generate_scenario(scenario_dir, cells=cells, days=days, faults=faults, seed=seed)
     from twinrca.core.topology import Topology
@@ -133,8 +134,8 @@ def run_demo(
 
     ingested = ingest_files([scenario_dir / "streams"], store, dead_letters=dead)
     say(
-        f"      stored {ingested.rows_written if hasattr(ingested, 'rows_written') else ingested} rows, "
-        f"{dead_count} dead letters"
+        f"      stored {ingested.kpis_written} KPI values, {ingested.alarms_written} alarms, "
+        f"{ingested.logs_written} templated logs; {dead_count} dead letters"
     )
 
     say("[3/6] diagnosis: training the Bayesian diagnoser on labelled twin runs of this topology")
@@ -188,7 +189,8 @@ def run_demo(
         store, incidents, topology, observed_days=max(observed / 86400, days)
     )
     say(
-        f"      FMEA: {changes} occurrence/detection ratings re-rated from these incidents (history kept)"
+        f"      FMEA: {changes} occurrence/detection ratings re-rated from these incidents "
+        "(history kept)"
     )
 
     say("[5/6] alerts: delivering the outbox to the local webhook receiver")

@@ -206,8 +206,10 @@ def match_faults(
             a = inc.alarms
             t = pd.to_datetime(a["event_time"], utc=True)
             inside = (t >= lo) & (t <= hi)
-            n = (int((inside & (a["managed_object"] == lab.root_element)).sum()),
-                 int((inside & a["managed_object"].isin(affected)).sum()))
+            n = (
+                int((inside & (a["managed_object"] == lab.root_element)).sum()),
+                int((inside & a["managed_object"].isin(affected)).sum()),
+            )
             if n > best_n:
                 best, best_n = ii, n
         if best >= 0:

@@ -46,7 +46,8 @@ def register(app: typer.Typer) -> None:
             f"webhooks delivered: {s['webhooks_received']}  ({s['wall_s']} s)"
         )
         console.print(
-            f"written: {out}/incidents.json, {out}/summary.json, {out}/webhooks.json, store {s['store']}"
+            f"written: {out}/incidents.json, {out}/summary.json, {out}/webhooks.json, "
+            f"store {s['store']}"
         )
         console.print(
             f"dashboard: http://127.0.0.1:8501 after `twinrca dashboard --store {s['store']}` "

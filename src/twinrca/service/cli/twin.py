@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-# ruff: noqa: B008 - typer declares options as defaults
 import typer
 
 __all__ = ["app"]
