@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -225,7 +226,7 @@ class BayesianDiagnoser:
         x = np.vstack(rows)
         frame = pd.DataFrame(x, columns=[f"f{j}" for j in range(x.shape[1])])
         frame["Mode"] = pd.Categorical(labels, categories=self.classes)
-        state_names = {"Mode": self.classes}
+        state_names: dict[str, list[Any]] = {"Mode": list(self.classes)}
         state_names.update({f"f{j}": list(range(c)) for j, c in enumerate(enc.cardinality)})
         model = DiscreteBayesianNetwork([("Mode", f"f{j}") for j in range(x.shape[1])])
         estimator = DiscreteBayesianEstimator(state_names=state_names, prior_type="K2")

@@ -63,8 +63,10 @@ class ConfigError(TwinRCAError):
 class ValidationError(TwinRCAError):
     """An input record or file is malformed; ``reason`` is machine readable."""
 
-    def __init__(self, reason: str, message: str | None = None, **context: object) -> None:
-        super().__init__(message or reason, **context)
+    def __init__(
+        self, reason: str, message: str | None = None, *, hint: str | None = None, **context: object
+    ) -> None:
+        super().__init__(message or reason, hint=hint, **context)
         self.reason = reason
 
 

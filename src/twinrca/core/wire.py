@@ -29,12 +29,14 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from twinrca.core.records import Alarm, AlarmState, KpiSample, LogEvent, PerceivedSeverity
 from twinrca.core.timeutil import utc
 
+_orjson: Any
 try:  # optional accelerator
     import orjson as _orjson
 except ImportError:  # pragma: no cover - orjson is a dependency of the package

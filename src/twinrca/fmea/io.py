@@ -135,7 +135,9 @@ def _row(record: Mapping[str, str], line: int) -> FmeaRow:
             remediations=_items(record.get("remediations", "")),
         )
     except ValidationError as exc:
-        raise ValidationError(exc.reason, f"row {line}: {exc.message}", **exc.context) from exc
+        raise ValidationError(
+            exc.reason, f"row {line}: {exc.message}", hint=exc.hint, **exc.context
+        ) from exc
 
 
 def import_table(path: str | Path) -> list[FmeaRow]:

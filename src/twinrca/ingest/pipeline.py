@@ -15,6 +15,7 @@ with the same key); a crash after 2 replays nothing.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
@@ -219,11 +220,11 @@ class BatchWriter:
             single = Decoded()
             self.builder.add(single, [rec])
             try:
-                r = self._retry(lambda s=single: self._commit(s), "store")
+                r = self._retry(functools.partial(self._commit, single), "store")
             except StoreError as exc:
                 err = ValidationError("store_rejected", f"store refused the message: {exc}")
                 dead = DeadLetter.of(rec.value or b"", err, rec.topic, rec.partition, rec.offset)  # type: ignore[attr-defined]
-                self._retry(lambda d=dead: self._send_dead([d]), "dead-letter topic")
+                self._retry(functools.partial(self._send_dead, [dead]), "dead-letter topic")
                 batch.dead.append(dead)
                 batch.good -= 1
                 continue

@@ -94,7 +94,7 @@ def _values_by_list(value: Element, types: list[str], where: str) -> tuple[list[
         raise ValidationError("bad_value", f"{len(raw)} measResults for {len(types)} measTypes")
     pairs = [(n, _number(v, where)) for n, v in zip(types, raw, strict=True)]
     kept = [(n, v) for n, v in pairs if v is not None]
-    return [n for n, _ in kept], [v for _, v in kept]  # type: ignore[misc]
+    return [n for n, _ in kept], [v for _, v in kept]
 
 
 def _meas_info(info: Element, out: KpiColumns) -> None:

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from kafka import ConsumerRebalanceListener
 
@@ -331,7 +331,7 @@ class IngestWorker:
                 if item is not None:
                     if not batch.offsets:
                         first = time.monotonic()
-                    self._decode(batch, item)
+                    self._decode(batch, cast("Mapping[Any, list[Any]]", item))
                 due = batch.offsets and (
                     batch.size >= self.config.batch_rows
                     or item is None

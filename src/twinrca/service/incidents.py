@@ -8,7 +8,7 @@ that did not commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -101,12 +101,15 @@ def save_incident(
     store: Store,
     incident: IncidentDoc,
     *,
-    alerts: list[tuple[str, Mapping[str, Any]]] | None = None,
+    alerts: Sequence[tuple[str, Mapping[str, Any]]] | None = None,
 ) -> int:
     """Persist the incident (a new version in its history) and enqueue ``alerts``
     (destination, payload) in the same transaction."""
     return store.put_document(
-        KIND, incident.incident_id, incident.model_dump(mode="json"), outbox=alerts
+        KIND,
+        incident.incident_id,
+        incident.model_dump(mode="json"),
+        outbox=list(alerts) if alerts else None,
     )
 
 

@@ -154,13 +154,13 @@ class Service:
             topology = Topology.from_json(self.options.topology)
             store.save_topology(topology)
             return topology
-        topology = store.load_topology()
-        if topology is None:
+        stored = store.load_topology()
+        if stored is None:
             raise ConfigError(
                 f"no topology stored for tenant {self.settings.tenant!r}",
                 hint="pass --topology topology.json once (it is saved in the store)",
             )
-        return topology
+        return stored
 
     def build(self) -> None:
         """Connect (failing fast with a clear message) and build every component."""

@@ -64,7 +64,7 @@ _POINT_ROW = np.dtype(
         ("l4", ">i4"), ("suspect", "i1"),
     ]
 )  # fmt: skip
-_VALUE_AT = _POINT_ROW.fields["value"][1]
+_VALUE_AT = _POINT_ROW.fields["value"][1]  # type: ignore[index]
 _POINT_COLUMNS = "series_id, period_end, value, granularity_s, suspect"
 _STAGE_DDL = (
     "CREATE TEMP TABLE IF NOT EXISTS _stage_point (series_id int4, period_end timestamptz,"
@@ -156,7 +156,7 @@ def _fetch_or_create(conn_factory: Any, tenant: str, keys: np.ndarray) -> np.nda
             " AND s.measurement = x.measurement",
             (tenant,),
         ).fetchone()
-    found = np.asarray(row[0] if row and row[0] else [], dtype=np.int32)  # type: ignore[index]
+    found = np.asarray(row[0] if row and row[0] else [], dtype=np.int32)
     if len(found) != len(keys):  # pragma: no cover - the insert above guarantees them
         raise psycopg.DataError(f"{len(keys) - len(found)} KPI series could not be resolved")
     return found
@@ -269,7 +269,8 @@ def kpi_select(
     measurements: list[str] | None,
 ) -> tuple[str, list[Any]]:
     """The query (and parameters) of :meth:`Store.read_kpis`."""
-    clauses, params = ["s.tenant = %s"], [tenant]
+    clauses: list[str] = ["s.tenant = %s"]
+    params: list[Any] = [tenant]
     for clause, value in (
         ("k.period_end >= %s", to_utc(start)),
         ("k.period_end < %s", to_utc(end)),

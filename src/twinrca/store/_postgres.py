@@ -417,7 +417,7 @@ def _copy_rows(
 def _texts(values: pd.Series) -> list[str | None]:
     """Python strings, missing values as None (pandas may hold them as NaN); the
     normalised frames hold only strings and missing values."""
-    return values.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[no-any-return]
+    return values.to_numpy(dtype=object, na_value=None).tolist()
 
 
 def _times(values: pd.Series) -> list[datetime]:

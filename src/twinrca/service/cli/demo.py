@@ -56,9 +56,8 @@ def register(app: typer.Typer) -> None:
         if open_dashboard:
             from twinrca.dashboards.launch import launch
 
-            raise typer.Exit(
-                int(launch(s["store"], 8501, tenant="demo", system_tenant="demo") or 0)
-            )
+            code = launch(s["store"], 8501, tenant="demo", system_tenant="demo", wait=True)
+            raise typer.Exit(code if isinstance(code, int) else 0)
 
     @app.command()
     def dashboard(
@@ -86,16 +85,13 @@ def register(app: typer.Typer) -> None:
             if key:
                 typer.echo(f"API key of the demo tenant: {key}")
         typer.echo(f"dashboard on http://127.0.0.1:{port}")
-        raise typer.Exit(
-            int(
-                launch(
-                    store,
-                    port,
-                    backend=backend,
-                    auth=auth,
-                    tenant=tenant,
-                    system_tenant=system_tenant,
-                )
-                or 0
-            )
+        code = launch(
+            store,
+            port,
+            backend=backend,
+            auth=auth,
+            tenant=tenant,
+            system_tenant=system_tenant,
+            wait=True,
         )
+        raise typer.Exit(code if isinstance(code, int) else 0)
