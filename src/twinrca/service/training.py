@@ -7,6 +7,7 @@ import hashlib
 import logging
 import pickle
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -16,13 +17,53 @@ from twinrca.core.topology import Topology
 from twinrca.fmea.catalogue import Catalogue
 from twinrca.service.diagnose import DetectedIncident, detect_incidents, new_diagnoser
 from twinrca.service.twin_data import AlarmNoise, alarm_frame, kpi_anomalies, match_faults
-from twinrca.twin_replay.demand import generate_demand
+from twinrca.twin_replay.demand import Demand, generate_demand
 from twinrca.twin_replay.generate import _labels, plant_faults
-from twinrca.twin_replay.simulate import simulate
+from twinrca.twin_replay.simulate import SimResult, simulate
 
-__all__ = ["labelled_run", "train_diagnoser", "train_or_load"]
+__all__ = [
+    "TwinRun",
+    "labelled_run",
+    "train_diagnoser",
+    "train_or_load",
+    "training_cases",
+    "twin_run",
+]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TwinRun:
+    """A twin run with planted faults, as detection sees it, with the run itself."""
+
+    incidents: list[DetectedIncident]
+    labels: pd.DataFrame
+    match: dict[int, int]
+    alarms: pd.DataFrame
+    result: SimResult
+    demand: Demand
+
+
+def twin_run(
+    seed: int,
+    topology: Topology,
+    catalogue: Catalogue,
+    *,
+    days: float = 3.0,
+    faults: int = 70,
+    noise: AlarmNoise | None = None,
+    engine: str = "numba",
+) -> TwinRun:
+    dem = generate_demand(topology, days=days, seed=seed)
+    ivs = plant_faults(
+        topology, catalogue, count=faults, steps=dem.steps, step_minutes=dem.step_minutes, seed=seed
+    )
+    res = simulate(topology, dem, ivs, seed=seed, catalogue=catalogue, engine=engine)
+    labels = _labels(res, topology, catalogue, ivs)
+    alarms = alarm_frame(res, topology, catalogue, noise=noise or AlarmNoise(), seed=seed)
+    incidents = detect_incidents(alarms, topology, anomalies=kpi_anomalies(res))
+    return TwinRun(incidents, labels, match_faults(incidents, labels), alarms, res, dem)
 
 
 def labelled_run(
@@ -36,15 +77,8 @@ def labelled_run(
     engine: str = "numba",
 ) -> tuple[list[DetectedIncident], pd.DataFrame, dict[int, int]]:
     """One twin run with planted faults: detected incidents, labels, label -> incident."""
-    dem = generate_demand(topology, days=days, seed=seed)
-    ivs = plant_faults(
-        topology, catalogue, count=faults, steps=dem.steps, step_minutes=dem.step_minutes, seed=seed
-    )
-    res = simulate(topology, dem, ivs, seed=seed, catalogue=catalogue, engine=engine)
-    labels = _labels(res, topology, catalogue, ivs)
-    alarms = alarm_frame(res, topology, catalogue, noise=noise or AlarmNoise(), seed=seed)
-    incidents = detect_incidents(alarms, topology, anomalies=kpi_anomalies(res))
-    return incidents, labels, match_faults(incidents, labels)
+    run = twin_run(seed, topology, catalogue, days=days, faults=faults, noise=noise, engine=engine)
+    return run.incidents, run.labels, run.match
 
 
 def training_cases(
