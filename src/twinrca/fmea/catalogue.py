@@ -137,7 +137,8 @@ class FailureMode:
     requires: Mapping[str, object] = field(default_factory=dict)
     conditions: tuple[str, ...] = ()
     follows: str | None = None
-    follows_after_attr: str | None = None
+    follows_after_attr: str | None = None  # None: follows when the root's precursor ends
+    follow_prob: float = 1.0  # share of root faults that lead to this follower
     primary: bool = True
     self_clearing: bool = True  # ends by itself (grid back, rain over); False: until repaired
 
@@ -329,6 +330,7 @@ def _mode(doc: Mapping[str, Any]) -> FailureMode:
         conditions=tuple(doc.get("conditions", ())),
         follows=doc.get("follows"),
         follows_after_attr=doc.get("follows_after_attr"),
+        follow_prob=float(doc.get("follow_prob", 1.0)),
         primary=bool(doc.get("primary", True)),
         self_clearing=bool(doc.get("self_clearing", True)),
     )

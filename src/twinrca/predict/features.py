@@ -13,6 +13,11 @@ Per KPI ``k`` and trailing window ``w`` (in periods):
 - ``alarm__<type>__sum_w`` and ``alarm__all__sum_w``; ``log__<template>__sum_w``; with a
   ``clear`` column, ``alarm__<type>__active`` (raised, not yet cleared) and
   ``alarm__<type>__age`` (minutes since the oldest active one was raised, -1 if none);
+- precursors (``FeatureSpec.thresholds``: a KPI, its failure level and direction):
+  ``k__margin`` (distance left to the level) and ``k__ttt_w`` (minutes until the level at
+  the trend of the last w periods, capped at 10,000; w = the two shortest windows), and
+  with a topology ``up__k__margin`` / ``up__k__ttt_w``: the minimum over the element's
+  ancestors (a cell sees its site's battery and the microwave hops that feed it);
 - topology: ``nbr__<f>`` (mean over neighbour cells), ``sib__<f>`` (mean over the other
   children of the same parents) and ``parent__<f>`` (max over parents that have data)
   for the short-window trend and residual features and the alarm counts; numeric element
@@ -45,6 +50,8 @@ class FeatureSpec:
     seasonal_days: int = 7
     max_event_types: int = 20
     topology_features: bool = True
+    # (kpi, failure threshold, +1 rising towards it / -1 falling): margin and time to it
+    thresholds: tuple[tuple[str, float, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +283,9 @@ def build_features(
     feats: dict[str, np.ndarray] = {}
     for c in cols:
         feats.update(_kpi_features(_pivot(kpis, c, grid), c, grid, spec))
+    for kpi, level, sign in spec.thresholds:
+        if f"{kpi}__last" in feats:
+            feats.update(_precursor_features(feats, kpi, level, sign, spec))
     if alarms is not None and len(alarms):
         feats.update(_event_features(alarms, "alarm", "alarm", grid, spec))
         if "clear" in alarms.columns:
@@ -283,6 +293,8 @@ def build_features(
     if logs is not None and len(logs):
         feats.update(_event_features(logs, "template", "log", grid, spec))
     if topology is not None and spec.topology_features:
+        prec = [k for k in feats if k.endswith("__margin") or "__ttt_" in k]
+        feats.update({f"up__{k}": _ancestor_min(feats[k], grid, topology) for k in prec})
         feats.update(_topology_features(feats, cols, grid, topology, spec))
         feats.update(_attribute_features(grid, topology))
     out = grid.index_frame()
@@ -306,4 +318,36 @@ def _topology_features(
             continue
         for f in base:
             out[f"{name}__{f}"] = _aggregate(feats[f], m, "max" if name == "parent" else "mean")
+    return out
+
+
+_TTT_CAP = 10_000.0
+
+
+def _precursor_features(
+    feats: dict[str, np.ndarray], kpi: str, level: float, sign: int, spec: FeatureSpec
+) -> dict[str, np.ndarray]:
+    """Distance to a failure level and minutes to reach it at the recent trend."""
+    last = feats[f"{kpi}__last"]
+    margin = (level - last) * sign  # > 0 while safe
+    out = {f"{kpi}__margin": margin}
+    for w in sorted(spec.windows)[:2]:
+        towards = feats[f"{kpi}__slope_{w}"] * sign  # per period, > 0 when closing in
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ttt = np.where(towards > 1e-9, margin / towards * spec.period_min, _TTT_CAP)
+        ttt = np.clip(ttt, 0.0, _TTT_CAP)
+        out[f"{kpi}__ttt_{w}"] = np.where(np.isnan(last), np.nan, ttt)
+    return out
+
+
+def _ancestor_min(a: np.ndarray, grid: Grid, topo: Topology) -> np.ndarray:
+    """Per element, the minimum of ``a`` over its ancestors in the grid (NaN if none)."""
+    idx = {e: i for i, e in enumerate(grid.elements)}
+    out = np.full_like(a, np.nan)
+    for e, i in idx.items():
+        if e not in topo:
+            continue
+        ups = [idx[u] for u in topo.ancestors(e) if u in idx]
+        if ups:
+            out[:, i] = np.fmin.reduce(a[:, ups], axis=1)
     return out

@@ -46,7 +46,8 @@ def make_labels(
     gap_min: float,
 ) -> Labels:
     """Labels for ``rows`` (``time``, ``element``) from ``faults`` (``element, start, end``
-    and optionally ``mode``)."""
+    and optionally ``mode`` and ``incident``: the id ``fault_id`` reports, default the
+    row number)."""
     for col in ("element", "start", "end"):
         if col not in faults.columns:
             raise ValidationError("missing_column", f"fault table needs a {col!r} column")
@@ -63,6 +64,8 @@ def make_labels(
     starts = _ns(f["start"])
     ends = _ns(f["end"])
     modes = f["mode"].astype(str).to_numpy() if "mode" in f.columns else np.full(len(f), "fault")
+    # rows of one incident (a cell outage seen on the cell and on what feeds it) share an id
+    inc = f["incident"].to_numpy(np.int64) if "incident" in f.columns else np.arange(len(f))
     groups = dict(list(by_el))
     for el, fidx in pd.Series(np.arange(len(f))).groupby(f["element"].astype(str).to_numpy()):
         idx = groups.get(el)
@@ -79,7 +82,7 @@ def make_labels(
             y[hit] = 1
             lead[hit] = (s - t[pos]) / minute
             mode[hit] = modes[k]
-            fid[hit] = k
+            fid[hit] = inc[k]
     return Labels(y, valid, lead, mode, fid)
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 from twinrca.core.errors import ValidationError
 from twinrca.core.topology import Topology
 
-__all__ = ["TwinScenario", "read_twin_scenario", "service_loss_events"]
+__all__ = ["TwinScenario", "feeder_events", "read_twin_scenario", "service_loss_events"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +59,27 @@ def _mode_at(planted: pd.DataFrame, element: str, when: object) -> str:
             followers = json.loads(r.get("followers") or "[]")
             return str(followers[0] if followers and when > r["start"] else r["mode_id"])
     return "unknown"
+
+
+def feeder_events(events: pd.DataFrame, topology: Topology, elements: list[str]) -> pd.DataFrame:
+    """The cell service-loss events, also on every element of ``elements`` that feeds the
+    cell (its site, transport hops): "service loss starts on the element or on a cell it
+    feeds". Events of one planted fault starting together form one ``incident`` (the
+    unit of lead time), whichever element reports them."""
+    keep = set(elements)
+    ev = events.reset_index(drop=True)
+    key = ev["mode"].astype(str) + "|" + ev["start"].astype(str)
+    ev = ev.assign(incident=pd.factorize(key)[0])
+    extra = [
+        (a, r.start, r.end, r.mode, r.incident)
+        for r in ev.itertuples(index=False)
+        for a in sorted(topology.ancestors(r.element) & keep)
+    ]
+    out = pd.concat(
+        [ev, pd.DataFrame(extra, columns=["element", "start", "end", "mode", "incident"])],
+        ignore_index=True,
+    )
+    return out.sort_values(["element", "start"], kind="stable").reset_index(drop=True)
 
 
 def read_twin_scenario(

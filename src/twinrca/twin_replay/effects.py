@@ -71,6 +71,8 @@ class FaultInstance:
     residual: float = 1.0
     spread: Spread = field(default_factory=lambda: Spread("", (), ()))
     follows: str | None = None  # mode id of the instance this one follows (same source)
+    reach: float = 1.0  # how far its precursor gets towards failure at ``end`` (1: it fails)
+    planned_end: int = -1  # end before remediations (sets the pace of a precursor ramp)
 
 
 def spread_of(topology: Topology, mode: FailureMode, root: str) -> Spread:
@@ -112,6 +114,36 @@ def _check_fault(topology: Topology, mode: FailureMode, iv: Intervention) -> Non
             )
 
 
+def _follower_chain(
+    topology: Topology,
+    catalogue: Catalogue,
+    mode: FailureMode,
+    iv: Intervention,
+    step_minutes: int,
+) -> list[tuple[FailureMode, int, int, bool]]:
+    """``(mode, start, ramp, at_end)`` of the root and its followers. A follower with
+    ``follows_after_attr`` starts that many minutes (an element attribute: the battery's
+    autonomy) after the root; one without starts when the root's precursor window ends
+    (memory exhausted, shutdown temperature reached, fade below sensitivity), if that
+    window is bounded."""
+    ramp = _steps(mode.onset.ramp_min, step_minutes) if mode.onset.profile == "gradual" else 1
+    chain = [(mode, iv.start_step, ramp, False)]
+    for follower in catalogue.followers(mode.id):
+        f_ramp = (
+            _steps(follower.onset.ramp_min, step_minutes)
+            if follower.onset.profile == "gradual"
+            else 1
+        )
+        if follower.follows_after_attr is None:
+            if iv.end_step is not None:
+                chain.append((follower, iv.end_step, f_ramp, True))
+            continue
+        after = float(topology.element(iv.element).attrs.get(follower.follows_after_attr, 0) or 0)
+        if after > 0:
+            chain.append((follower, iv.start_step + _steps(after, step_minutes), f_ramp, False))
+    return chain
+
+
 def _faults(
     topology: Topology,
     catalogue: Catalogue,
@@ -119,6 +151,7 @@ def _faults(
     scenarios: int,
     steps: int,
     step_minutes: int,
+    seed: int = 0,
 ) -> list[FaultInstance]:
     out: list[FaultInstance] = []
     cache: dict[tuple[str, str], Spread] = {}
@@ -130,31 +163,43 @@ def _faults(
         mode = catalogue.mode(iv.mode_or_action_id)
         _check_fault(topology, mode, iv)
         end = steps if iv.end_step is None else min(iv.end_step, steps)
-        ramp = _steps(mode.onset.ramp_min, step_minutes) if mode.onset.profile == "gradual" else 1
-        chain = [(mode, iv.start_step, ramp)]
-        for follower in catalogue.followers(mode.id):
-            after = float(
-                topology.element(iv.element).attrs.get(follower.follows_after_attr or "", 0) or 0
-            )
-            if after > 0:
-                f_ramp = (
-                    _steps(follower.onset.ramp_min, step_minutes)
-                    if follower.onset.profile == "gradual"
-                    else 1
-                )
-                chain.append((follower, iv.start_step + _steps(after, step_minutes), f_ramp))
+        chain = _follower_chain(topology, catalogue, mode, iv, step_minutes)
         for s in iv.scenarios if iv.scenarios is not None else range(scenarios):
-            for m, start, r in chain:
-                if start < end:
-                    key = (m.id, iv.element)
+            rng = np.random.default_rng([seed, s, k, 4242])
+            reach = 1.0
+            for m, start, r, at_end in chain:
+                key = (m.id, iv.element)
+                if m is not mode and rng.random() >= m.follow_prob:
+                    if at_end:  # the precursor stopped short of failure (a decoy)
+                        reach = float(rng.uniform(0.55, 0.92))
+                    continue
+                f_end = end
+                if at_end:
+                    dur = rng.uniform(m.duration.min_min, m.duration.max_min)
+                    f_end = min(start + _steps(dur, step_minutes), steps)
+                if start < f_end:
                     if key not in cache:
                         cache[key] = spread_of(topology, m, iv.element)
                     parent = None if m is mode else mode.id
                     out.append(
                         FaultInstance(
-                            s, k, m, iv.element, start, end, r, spread=cache[key], follows=parent
+                            s,
+                            k,
+                            m,
+                            iv.element,
+                            start,
+                            f_end,
+                            r,
+                            spread=cache[key],
+                            follows=parent,
+                            planned_end=f_end,
                         )
                     )
+            if reach < 1.0:
+                for i in range(len(out) - 1, -1, -1):
+                    if out[i].source == k and out[i].scenario == s and out[i].follows is None:
+                        out[i] = replace(out[i], reach=reach)
+                        break
     return out
 
 
@@ -219,7 +264,7 @@ def expand(
     A remediation acts on the faults rooted at its element whose mode lists it; a
     fault it ends (``restore``) also ends the faults that follow it (mains repaired:
     no battery exhaustion afterwards)."""
-    faults = _faults(topology, catalogue, interventions, scenarios, steps, step_minutes)
+    faults = _faults(topology, catalogue, interventions, scenarios, steps, step_minutes, seed)
     by_scenario: dict[int, list[int]] = {}
     for i, f in enumerate(faults):
         by_scenario.setdefault(f.scenario, []).append(i)

@@ -40,8 +40,8 @@ __all__ = ["ScenarioSummary", "generate_scenario", "plant_faults"]
 log = logging.getLogger(__name__)
 _APPLIES = {
     ElementKind.CELL: (0, 1, 2, 3, 4, 5, 6, 7, 8),
-    ElementKind.SITE: (0,),
-    ElementKind.TRANSPORT: (0, 9, 10, 11),
+    ElementKind.SITE: (0, 13, 14, 15),
+    ElementKind.TRANSPORT: (0, 9, 10, 11, 16, 17),
     ElementKind.CORE: (0, 10, 12),
 }
 
@@ -77,7 +77,8 @@ def plant_faults(
     seed: int,
 ) -> list[Intervention]:
     """``count`` faults cycling over the primary modes, on random roots, with windows that
-    do not overlap on shared elements (so every fault stays diagnosable)."""
+    do not overlap on shared elements (so every fault stays diagnosable). A fault whose
+    mode may end in a follower (a leak in a crash) reserves room for it."""
     rng = np.random.default_rng([seed, 4])
     modes = [m for m in catalogue if m.primary and _candidates(topology, m)]
     busy: dict[str, list[tuple[int, int]]] = {}
@@ -85,6 +86,8 @@ def plant_faults(
     order = [modes[i % len(modes)] for i in rng.permutation(max(count, len(modes)))][:count]
     for mode in order:
         pool = _candidates(topology, mode)
+        after_end = [f for f in catalogue.followers(mode.id) if f.follows_after_attr is None]
+        tail = max((int(np.ceil(f.duration.max_min / step_minutes)) for f in after_end), default=0)
         for _ in range(50):
             root = pool[int(rng.integers(len(pool)))]
             dur = int(
@@ -94,13 +97,15 @@ def plant_faults(
             start = int(rng.integers(1, max(2, steps - dur - 1)))
             spread = spread_of(topology, mode, root)
             touched = set(spread.affected) | set(spread.neighbours)
+            for f in after_end:  # a follower starting when the precursor ends
+                more = spread_of(topology, f, root)
+                touched |= set(more.affected) | set(more.neighbours)
             if mode.element_kind == ElementKind.CORE:
                 touched = {root}
-            if all(
-                b + 2 <= start or start + dur + 2 <= a for e in touched for a, b in busy.get(e, ())
-            ):
+            hi = start + dur + tail
+            if all(b + 2 <= start or hi + 2 <= a for e in touched for a, b in busy.get(e, ())):
                 for e in touched:
-                    busy.setdefault(e, []).append((start, start + dur))
+                    busy.setdefault(e, []).append((start, hi))
                 out.append(Intervention("fault", mode.id, root, start, start + dur))
                 break
     out.sort(key=lambda iv: (iv.start_step, iv.element))
@@ -161,7 +166,11 @@ def _write_kpis(out: Path, result: SimResult, topology: Topology, pm_xml: bool) 
             samples = []
             for i, el in enumerate(result.element_ids):
                 cols = _APPLIES[kinds[i]]
-                meas = {result.kpi_names[k]: round(float(block[i, k]), 4) for k in cols}
+                meas = {
+                    result.kpi_names[k]: round(float(block[i, k]), 4)
+                    for k in cols
+                    if not np.isnan(block[i, k])  # fibre links have no radio level
+                }
                 fh.write(wire.dumps(wire.pm_batch(el, end, meas, granularity_s=gran)) + b"\n")
                 n += 1
                 if pm_xml:

@@ -8,6 +8,8 @@ CPU load follows the traffic it serves plus fault load.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 from scipy import sparse
 
@@ -15,10 +17,17 @@ from twinrca.core.topology import ElementKind, Topology
 from twinrca.fmea.catalogue import Catalogue, KpiEffect
 from twinrca.twin_replay.effects import FaultInstance
 from twinrca.twin_replay.kernel import CELL_KPIS
+from twinrca.twin_replay.telemetry import TELEMETRY, precursor_telemetry
 
 __all__ = ["NODE_KPIS", "node_kpis", "traffic_matrix"]
 
-NODE_KPIS: tuple[str, ...] = ("link_utilisation", "latency_ms", "loss_pct", "cpu_load")
+NODE_KPIS: tuple[str, ...] = (
+    "link_utilisation",
+    "latency_ms",
+    "loss_pct",
+    "cpu_load",
+    *TELEMETRY,
+)
 _K = len(CELL_KPIS)
 
 
@@ -107,9 +116,17 @@ def _apply(
 
 
 def node_kpis(
-    topology: Topology, cell_out: np.ndarray, faults: list[FaultInstance], catalogue: Catalogue
+    topology: Topology,
+    cell_out: np.ndarray,
+    faults: list[FaultInstance],
+    catalogue: Catalogue,
+    *,
+    start: datetime | None = None,
+    step_minutes: int = 15,
+    seed: int = 0,
 ) -> np.ndarray:
-    """The full ``[S, E, T, K]`` array: cell KPIs from the kernel plus node KPIs."""
+    """The full ``[S, E, T, K]`` array: cell KPIs from the kernel plus node KPIs and the
+    precursor telemetry of sites and microwave links (:mod:`.telemetry`)."""
     del catalogue  # effects come with the fault instances
     ids = topology.ids()
     cells = topology.ids(ElementKind.CELL)
@@ -134,6 +151,19 @@ def node_kpis(
     kinds = np.array([topology.element(n).kind for n in nodes])
     _links(out, topology, nodes, idx, kinds, traffic, fx)
     _cores(out, idx, kinds, traffic, sumcap, fx)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        load = traffic / np.maximum(sumcap, 1e-9)[None, :, None]
+    tele = precursor_telemetry(
+        topology,
+        nodes,
+        faults,
+        load,
+        start=start or datetime(2024, 1, 1),
+        step_minutes=step_minutes,
+        seed=seed,
+    )
+    for j, name in enumerate(TELEMETRY):
+        out[..., _K + 4 + j][:, idx, :] = tele[name]
     return out
 
 

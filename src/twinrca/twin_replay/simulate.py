@@ -312,7 +312,19 @@ def simulate(
         out,
         agg,
     )
-    kpis = node_kpis(topology, out, faults, catalogue) if full else None
+    kpis = (
+        node_kpis(
+            topology,
+            out,
+            faults,
+            catalogue,
+            start=demand.start,
+            step_minutes=demand.step_minutes,
+            seed=seed,
+        )
+        if full
+        else None
+    )
     outages = [
         (s, c, a, b)
         for s, what, a, b, iv in extras

@@ -15,7 +15,7 @@ twin = pytest.importorskip("twinrca.twin_replay")
 
 
 def test_twin_scenario_streamed_into_warnings(tmp_path) -> None:
-    twin.generate_scenario(tmp_path, cells=16, days=3, faults=30, seed=5)
+    twin.generate_scenario(tmp_path, cells=16, days=3, faults=40, seed=5)
     sc = read_twin_scenario(tmp_path)
     assert len(sc.events) > 0 and set(sc.events["element"]) <= set(sc.cells)
     spec = FeatureSpec(period_min=sc.period_min, windows=(2, 4, 8), seasonal_days=1)
