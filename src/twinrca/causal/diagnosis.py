@@ -1,8 +1,8 @@
 """Bayesian diagnosis: the posterior over (element, failure mode) for an incident.
 
 The model is a Bayesian network ``Mode -> symptom_j`` fitted with pgmpy
-(:class:`pgmpy.parameter_estimator.DiscreteBayesianEstimator`, K2 prior: one
-pseudo-count a cell) on labelled incidents (twin scenarios, confirmed incidents).
+(:class:`pgmpy.parameter_estimator.DiscreteBayesianEstimator`, a Dirichlet prior whose
+pseudo-counts follow each symptom's pooled frequency: the m-estimate) on labelled incidents (twin scenarios, confirmed incidents).
 Symptoms are read *relative to a candidate element* ``e``: for each alarm signature
 (probable cause | specific problem), whether it shows
 on ``e`` itself, on an element upstream of ``e``, on the share of elements ``e`` feeds,
@@ -180,6 +180,7 @@ class BayesianDiagnoser:
     kpi_vocab: Sequence[str] = ()
     temperature: float = 1.0
     kpi_weight: float = 1.0
+    smoothing: float = 2.0  # pseudo-count mass of the m-estimate prior
     classes: list[str] = field(default_factory=list)
     _logp: np.ndarray | None = None  # [class, feature, state]
     _encoder: SymptomEncoder | None = None
@@ -229,7 +230,19 @@ class BayesianDiagnoser:
         state_names: dict[str, list[Any]] = {"Mode": list(self.classes)}
         state_names.update({f"f{j}": list(range(c)) for j, c in enumerate(enc.cardinality)})
         model = DiscreteBayesianNetwork([("Mode", f"f{j}") for j in range(x.shape[1])])
-        estimator = DiscreteBayesianEstimator(state_names=state_names, prior_type="K2")
+        # m-estimate smoothing: pseudo-counts follow the pooled frequency of each symptom
+        # state, so a rare class is not credited for symptoms it was never seen without
+        # (a uniform K2 prior would make any unseen alarm look like evidence for it)
+        pseudo: dict[str, Any] = {"Mode": np.ones((len(self.classes), 1))}
+        for j, card in enumerate(enc.cardinality):
+            pooled = np.bincount(x[:, j], minlength=card)[:card] + 0.5
+            pooled = pooled / pooled.sum()
+            pseudo[f"f{j}"] = np.repeat(
+                (self.smoothing * pooled)[:, None], len(self.classes), axis=1
+            )
+        estimator = DiscreteBayesianEstimator(
+            state_names=state_names, prior_type="dirichlet", pseudo_counts=pseudo
+        )
         model.add_cpds(*estimator.fit(model, frame).parameters_)
         self._logp = self._tables(model, enc)
         self.network = model
