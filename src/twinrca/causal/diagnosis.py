@@ -2,7 +2,8 @@
 
 The model is a Bayesian network ``Mode -> symptom_j`` fitted with pgmpy
 (:class:`pgmpy.parameter_estimator.DiscreteBayesianEstimator`, a Dirichlet prior whose
-pseudo-counts follow each symptom's pooled frequency: the m-estimate) on labelled incidents (twin scenarios, confirmed incidents).
+pseudo-counts follow each symptom's pooled frequency: the m-estimate) on labelled
+incidents (twin scenarios, confirmed incidents).
 Symptoms are read *relative to a candidate element* ``e``: for each alarm signature
 (probable cause | specific problem), whether it shows
 on ``e`` itself, on an element upstream of ``e``, on the share of elements ``e`` feeds,
