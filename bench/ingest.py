@@ -119,13 +119,20 @@ def _consume(bootstrap: str, url: str, kind: str, topic: str, expected: int, tab
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     first = None
+    deadline = time.monotonic() + 600
     while True:
         written = worker.metrics.value("twinrca_ingest_messages_total", topic=topic, outcome="ok")
         if first is None and written > 0:
-            first = worker_first = time.perf_counter()  # noqa: F841
+            first = time.perf_counter()
         rows = table_count(worker)
         if rows >= expected:
             break
+        if not thread.is_alive() or time.monotonic() > deadline:
+            worker.stop()
+            raise RuntimeError(
+                f"{kind}: worker {'died' if not thread.is_alive() else 'timed out'} with "
+                f"{rows}/{expected} rows stored ({written} messages ok)"
+            )
         time.sleep(0.02)
     done = time.perf_counter()
     worker.stop()
