@@ -14,6 +14,7 @@ import pandas as pd
 from twinrca.core.topology import Topology
 from twinrca.fmea.catalogue import Catalogue
 from twinrca.service.diagnose import DetectedIncident
+from twinrca.store.base import ALARM_COLUMNS
 from twinrca.twin_replay.simulate import SimResult
 
 __all__ = ["AlarmNoise", "alarm_frame", "kpi_anomalies", "match_faults"]
@@ -76,20 +77,7 @@ def alarm_frame(
     )
     frame = pd.concat([up, down], ignore_index=True).sort_values(["event_time", "notification_id"])
     frame["additional_text"] = ""
-    return frame[
-        [
-            "alarm_id",
-            "notification_id",
-            "managed_object",
-            "event_time",
-            "alarm_type",
-            "probable_cause",
-            "specific_problem",
-            "perceived_severity",
-            "state",
-            "additional_text",
-        ]
-    ].reset_index(drop=True)
+    return frame[list(ALARM_COLUMNS)].reset_index(drop=True)
 
 
 def _background(
