@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -44,7 +45,7 @@ class Element:
     lat: float = 0.0
     lon: float = 0.0
     region: str = "r0"
-    attrs: Mapping[str, object] = field(default_factory=dict)
+    attrs: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Topology:

@@ -8,6 +8,7 @@ ends (or is mitigated below the threshold). Times are minutes from the run start
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -74,7 +75,7 @@ def alarm_table(
     *,
     step_minutes: int,
     steps: int,
-    outages: list[tuple[int, str, int, int]] = (),
+    outages: Sequence[tuple[int, str, int, int]] = (),
 ) -> pd.DataFrame:
     """One row per alarm occurrence (``clear_min`` NaN when still raised at the end)."""
     rows = []

@@ -119,7 +119,7 @@ def _labels(
     for k, iv in enumerate(faults):
         inst = [f for f in result.faults if f.source == k and f.scenario == 0]
         affected = sorted({e for f in inst for e in f.spread.affected})
-        end = max(f.end for f in inst) if inst else iv.end_step
+        end = max(f.end for f in inst) if inst else (iv.end_step or iv.start_step)
         mode = catalogue.mode(iv.mode_or_action_id)
         rows.append(
             {

@@ -92,7 +92,7 @@ def _link_background(rng: np.random.Generator, n_links: int, n_t: int, step_minu
         for t0 in np.flatnonzero(rng.random(n_t) < per_step):
             width = max(2, int(rng.uniform(30, 120) / step_minutes))
             shape = 1.0 - np.abs(np.linspace(-1.0, 1.0, width))
-            hi = min(n_t, t0 + width)
+            hi = min(n_t, int(t0) + width)
             rsl[i, t0:hi] -= rng.uniform(4.0, 18.0) * shape[: hi - t0]
     return rsl, nominal
 
