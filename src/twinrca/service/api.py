@@ -47,13 +47,15 @@ class ApiContext:
         rate_per_s: float = 20.0,
         burst: int = 100,
         alerts_for: Callable[[Store, IncidentDoc], list[tuple[str, dict[str, Any]]]] | None = None,
-        submit_job: Callable[[Store, str, dict[str, Any]], None] | None = None,
+        jobs_dir: str = "var/scenarios",
+        start_jobs: bool = True,
     ) -> None:
         self.store_for = store_for
         self.system_store = system_store
         self.limiter = RateLimiter(rate_per_s, burst)
         self.alerts_for = alerts_for or (lambda store, inc: [])
-        self.submit_job = submit_job
+        self.jobs_dir = jobs_dir
+        self.start_jobs = start_jobs
 
 
 class Feedback(BaseModel):
@@ -86,9 +88,9 @@ class SubscriptionOut(BaseModel):
 
 class ScenarioRequest(BaseModel):
     cells: int = Field(100, ge=10, le=20000)
-    days: float = Field(1.0, gt=0, le=30)
+    days: float = Field(1.0, ge=0.1, le=30)
     faults: int = Field(10, ge=0, le=1000)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**31)
 
 
 class IncidentSummary(BaseModel):
@@ -271,24 +273,20 @@ def create_app(ctx: ApiContext) -> FastAPI:
     # --- scenario generation jobs ---------------------------------------------------------
     @app.post("/v1/scenarios", tags=["twin"], status_code=202)
     def create_scenario(body: ScenarioRequest, store: StoreDep) -> dict[str, Any]:
-        job_id = uuid.uuid4().hex[:12]
-        doc = {
-            "job_id": job_id,
-            "state": "queued",
-            "request": body.model_dump(),
-            "created_at": utcnow().isoformat(),
-        }
-        store.put_document("scenario_job", job_id, doc)
-        if ctx.submit_job is not None:
-            ctx.submit_job(store, job_id, body.model_dump())
-        return doc
+        """Generate a labelled scenario in a background process; GET shows its progress
+        and, when done, the path of the zipped dataset."""
+        from twinrca.service import jobs
+
+        return jobs.submit(store, ctx.jobs_dir, body.model_dump(), start=ctx.start_jobs)
 
     @app.get("/v1/scenarios/{job_id}", tags=["twin"])
     def get_scenario(job_id: str, store: StoreDep) -> dict[str, Any]:
-        doc = store.get_document("scenario_job", job_id)
+        from twinrca.service import jobs
+
+        doc = store.get_document(jobs.KIND, job_id)
         if doc is None:
             raise NotFound(f"no scenario job {job_id!r}")
-        return doc
+        return jobs.sync(store, doc)
 
     # --- webhook subscriptions ----------------------------------------------------------
     @app.post("/v1/webhooks", tags=["webhooks"], status_code=201, response_model=SubscriptionOut)

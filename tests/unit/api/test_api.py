@@ -57,7 +57,14 @@ def world(tmp_path):
     )
     save_incident(store_for("acme"), inc)
     app = create_app(
-        ApiContext(store_for=store_for, system_store=system, rate_per_s=1000, burst=1000)
+        ApiContext(
+            store_for=store_for,
+            system_store=system,
+            rate_per_s=1000,
+            burst=1000,
+            jobs_dir=str(tmp_path / "jobs"),
+            start_jobs=False,  # the job runner itself is tested with the dashboard
+        )
     )
     yield TestClient(app), keys, store_for
     for s in stores.values():
@@ -138,6 +145,19 @@ def test_subscriptions_are_per_tenant(world) -> None:
     assert client.get("/v1/webhooks", headers=g).json() == []
     assert client.delete(f"/v1/webhooks/{sid}", headers=g).status_code == 404
     assert client.delete(f"/v1/webhooks/{sid}", headers=a).status_code == 204
+
+
+def test_scenario_jobs_are_per_tenant(world) -> None:
+    client, keys, _ = world
+    a, g = {"X-API-Key": keys["acme"]}, {"X-API-Key": keys["globex"]}
+    made = client.post(
+        "/v1/scenarios", headers=a, json={"cells": 20, "days": 1, "faults": 2, "seed": 3}
+    )
+    assert made.status_code == 202 and made.json()["state"] == "queued"
+    job = made.json()["job_id"]
+    assert client.get(f"/v1/scenarios/{job}", headers=a).json()["request"]["cells"] == 20
+    assert client.get(f"/v1/scenarios/{job}", headers=g).status_code == 404
+    assert client.post("/v1/scenarios", headers=a, json={"cells": 5}).status_code == 422
 
 
 def test_rate_limit_answers_429(tmp_path) -> None:

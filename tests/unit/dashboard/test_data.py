@@ -11,9 +11,10 @@ import pytest
 
 from twinrca.core.errors import ConfigError, ValidationError
 from twinrca.core.topology import Element, ElementKind, Topology
-from twinrca.dashboards import data, jobs
+from twinrca.dashboards import data
 from twinrca.dashboards.config import DashboardConfig
 from twinrca.dashboards.launch import config_for
+from twinrca.service import jobs
 from twinrca.store import open_store
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import streamlit as st
 
 from twinrca.core.errors import TwinRCAError
-from twinrca.dashboards import jobs, ui
+from twinrca.dashboards import ui
+from twinrca.service import jobs
 
 __all__ = ["page", "render"]
 
