@@ -200,7 +200,7 @@ def test_worker_killed_mid_batch_loses_and_duplicates_nothing(
     kafka_bootstrap: str, tsdb_url: str, unique_name: str
 ) -> None:
     topics = _setup(kafka_bootstrap, unique_name)
-    n = 3000
+    n = 15000  # enough that the kill lands mid-stream however fast the writer is
     _produce(kafka_bootstrap, topics.name("kpi"), [_pm(i) for i in range(n)])
     _store(tsdb_url, unique_name).close()
     kw = dict(

@@ -216,7 +216,7 @@ def test_serve_kill_restart_receiver_down_then_up(
             found = {d["root_element"] for d in docs}
             return docs if done and set(labels["root_element"]) <= found else None
 
-        _wait(settled, 90, "every planted fault recommended", service, step=0.5)
+        _wait(settled, 240, "every planted fault recommended", service, step=0.5)
         time.sleep(2.0)  # the last ticks may still resolve incidents
         docs = _wait(settled, 30, "a settled store", service)
         assert _outbox(tsdb_url, tenant)["done"] == 0  # nothing could be delivered yet
