@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from twinrca.store.base import ALARM_COLUMNS, KPI_COLUMNS, LOG_COLUMNS
+
 __all__ = [
     "ALARM_COLUMNS",
     "KPI_COLUMNS",
@@ -21,21 +23,6 @@ __all__ = [
     "KpiColumns",
     "LogColumns",
 ]
-
-KPI_COLUMNS = ("managed_object", "measurement", "value", "period_end", "granularity_s", "suspect")
-ALARM_COLUMNS = (
-    "alarm_id",
-    "notification_id",
-    "managed_object",
-    "event_time",
-    "alarm_type",
-    "probable_cause",
-    "specific_problem",
-    "perceived_severity",
-    "state",
-    "additional_text",
-)
-LOG_COLUMNS = ("time", "source", "severity", "message", "template_id")
 
 
 def _times(ns: list[int]) -> pd.DatetimeIndex:

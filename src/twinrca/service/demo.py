@@ -194,7 +194,8 @@ def run_demo(
     )
 
     say("[5/6] alerts: delivering the outbox to the local webhook receiver")
-    deliverer = Deliverer(store, timeout_s=5, secret_for=lambda url: secrets_by_url(store).get(url))
+    secrets = secrets_by_url(store)  # the demo's subscriptions do not change while it delivers
+    deliverer = Deliverer(store, timeout_s=5, secret_for=secrets.get)
     for _ in range(5):
         if deliverer.run_once(limit=1000).delivered == 0:
             break

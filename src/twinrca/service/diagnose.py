@@ -23,7 +23,14 @@ from twinrca.core.topology import Topology
 from twinrca.fmea.catalogue import Catalogue
 from twinrca.service.incidents import AlarmRef, CandidateDoc, IncidentDoc
 
-__all__ = ["DetectedIncident", "detect_incidents", "diagnose", "incident_document", "new_diagnoser"]
+__all__ = [
+    "DetectedIncident",
+    "detect_incidents",
+    "diagnose",
+    "fmea_entry",
+    "incident_document",
+    "new_diagnoser",
+]
 
 log = logging.getLogger(__name__)
 _ANOMALY_COLUMNS = [
@@ -121,6 +128,22 @@ def diagnose(
     return out
 
 
+def fmea_entry(catalogue: Catalogue, mode_id: str) -> dict[str, object]:
+    """The FMEA facts of a failure mode shown beside a candidate ({} if unknown)."""
+    if mode_id not in catalogue:
+        return {}
+    mode = catalogue.mode(mode_id)
+    return {
+        "id": mode.id,
+        "name": mode.name,
+        "severity": mode.severity,
+        "occurrence": mode.occurrence,
+        "detection": mode.detection,
+        "effects": mode.effects,
+        "causes": list(mode.causes),
+    }
+
+
 def incident_document(
     inc: DetectedIncident,
     ranked: Sequence[RootCauseCandidate],
@@ -155,31 +178,16 @@ def incident_document(
         )
         for r in rows.itertuples(index=False)
     ]
-    cands = []
-    for c in ranked:
-        mode = catalogue.mode(c.failure_mode) if c.failure_mode in catalogue else None
-        fmea = (
-            {}
-            if mode is None
-            else {
-                "id": mode.id,
-                "name": mode.name,
-                "severity": mode.severity,
-                "occurrence": mode.occurrence,
-                "detection": mode.detection,
-                "effects": mode.effects,
-                "causes": list(mode.causes),
-            }
+    cands = [
+        CandidateDoc(
+            element=c.element,
+            failure_mode=c.failure_mode,
+            probability=c.probability,
+            evidence=dict(c.evidence),
+            fmea=fmea_entry(catalogue, c.failure_mode),
         )
-        cands.append(
-            CandidateDoc(
-                element=c.element,
-                failure_mode=c.failure_mode,
-                probability=c.probability,
-                evidence=dict(c.evidence),
-                fmea=fmea,
-            )
-        )
+        for c in ranked
+    ]
     an = inc.evidence.anomalies
     anomalies = (
         []

@@ -8,6 +8,7 @@ that did not commit.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from twinrca.core.errors import NotFound, ValidationError
-from twinrca.core.records import IncidentState
+from twinrca.core.records import IncidentState, Remediation
 from twinrca.core.timeutil import utcnow
 from twinrca.store.base import Store
 
@@ -56,6 +57,8 @@ class CandidateDoc(BaseModel):
 
 
 class RemediationDoc(BaseModel):
+    """A stored remediation (the fields of :class:`twinrca.core.records.Remediation`)."""
+
     action: str
     target: str
     description: str = ""
@@ -64,6 +67,10 @@ class RemediationDoc(BaseModel):
     time_to_recover_min: float | None = None
     risk: float | None = None
     cost: float | None = None
+
+    @classmethod
+    def from_record(cls, rec: Remediation) -> RemediationDoc:
+        return cls(**dataclasses.asdict(rec))
 
 
 class IncidentDoc(BaseModel):

@@ -27,7 +27,12 @@ from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import ElementKind, Topology
 from twinrca.fmea.catalogue import Catalogue
 from twinrca.service.alerts import alerts_for
-from twinrca.service.diagnose import DetectedIncident, detect_incidents, incident_document
+from twinrca.service.diagnose import (
+    DetectedIncident,
+    detect_incidents,
+    fmea_entry,
+    incident_document,
+)
 from twinrca.service.incidents import (
     CandidateDoc,
     IncidentDoc,
@@ -222,10 +227,8 @@ class Pipeline:
                 if self.topology.element(e).kind != ElementKind.CORE
                 else set()
             )
-        a = alarms[
-            (pd.to_datetime(alarms["event_time"], utc=True) >= lo)
-            & (pd.to_datetime(alarms["event_time"], utc=True) <= hi)
-        ]
+        at = pd.to_datetime(alarms["event_time"], utc=True)
+        a = alarms[(at >= lo) & (at <= hi)]
         t = pd.to_datetime(kpis["period_end"], utc=True)
         k = kpis[(t >= lo) & (t <= hi) & kpis["managed_object"].isin(elements)]
         obs = Observation.from_frames(a, k)
@@ -274,19 +277,7 @@ class Pipeline:
         except Exception:
             log.exception("what-if failed for %s", incident_key(inc))
             return []
-        return [
-            RemediationDoc(
-                action=o.action_id,
-                target=o.target,
-                description=o.description,
-                expected_recovery=o.expected_service,
-                recovery_interval=o.service_interval,
-                time_to_recover_min=o.time_to_recover_min,
-                risk=o.risk,
-                cost=o.cost,
-            )
-            for o in outcomes
-        ]
+        return [RemediationDoc.from_record(o.to_record()) for o in outcomes]
 
     def _demand(self, kpis: pd.DataFrame) -> Demand | None:
         if kpis.empty or not (kpis["measurement"] == "dl_throughput_mbps").any():
@@ -368,7 +359,6 @@ def _candidate_docs(
     out = []
     for c in ranked:
         old = by_key.get((c.element, c.failure_mode))
-        mode = catalogue.mode(c.failure_mode) if c.failure_mode in catalogue else None
         out.append(
             CandidateDoc(
                 element=c.element,
@@ -376,7 +366,7 @@ def _candidate_docs(
                 probability=c.probability,
                 verified_score=c.verified_score,
                 evidence=dict(old.evidence if old else c.evidence),
-                fmea=old.fmea if old else ({"id": mode.id, "name": mode.name} if mode else {}),
+                fmea=old.fmea if old else fmea_entry(catalogue, c.failure_mode),
                 source=str(dict(c.evidence).get("source", "builtin")),
             )
         )

@@ -22,6 +22,7 @@ __all__ = [
     "json_dumps",
     "json_normal",
     "to_utc",
+    "where_clause",
 ]
 
 #: chunk (TimescaleDB) and partition (PostgreSQL) width per time-series table.
@@ -31,6 +32,34 @@ PARTITION_INTERVALS: dict[str, timedelta] = {
     "alarm": timedelta(days=7),
     "metric": timedelta(days=7),
 }
+
+
+def where_clause(
+    tenant: str,
+    column: str,
+    start: TimeLike | None,
+    end: TimeLike | None,
+    *,
+    mark: str,
+    any_of_sql: str,
+    **any_of: list[str] | None,
+) -> tuple[str, list[Any]]:
+    """``tenant = ? AND column >= start AND column < end AND name IN values...`` with the
+    backend's parameter ``mark`` and list-membership form (``any_of_sql`` formats
+    ``{name}`` and ``{mark}``)."""
+    clauses: list[str] = [f"tenant = {mark}"]
+    params: list[Any] = [tenant]
+    if start is not None:
+        clauses.append(f"{column} >= {mark}")
+        params.append(to_utc(start))
+    if end is not None:
+        clauses.append(f"{column} < {mark}")
+        params.append(to_utc(end))
+    for name, values in any_of.items():
+        if values is not None:
+            clauses.append(any_of_sql.format(name=name, mark=mark))
+            params.append(list(values))
+    return " AND ".join(clauses), params
 
 
 def to_utc(value: TimeLike | None) -> datetime | None:

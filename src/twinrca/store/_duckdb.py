@@ -18,7 +18,7 @@ from twinrca.core.errors import SchemaMismatch, StoreError, StoreUnavailable
 from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import Topology
 from twinrca.store import _duckdb_schema as schema
-from twinrca.store._common import check_version, json_dumps, to_utc
+from twinrca.store._common import check_version, json_dumps, to_utc, where_clause
 from twinrca.store.base import (
     ALARM_COLUMNS,
     KPI_COLUMNS,
@@ -530,16 +530,6 @@ def _where(
     end: TimeLike | None,
     **any_of: list[str] | None,
 ) -> tuple[str, list[Any]]:
-    clauses: list[str] = ["tenant = ?"]
-    params: list[Any] = [tenant]
-    if start is not None:
-        clauses.append(f"{column} >= ?")
-        params.append(to_utc(start))
-    if end is not None:
-        clauses.append(f"{column} < ?")
-        params.append(to_utc(end))
-    for name, values in any_of.items():
-        if values is not None:
-            clauses.append(f"list_contains(?, {name})")
-            params.append(list(values))
-    return " AND ".join(clauses), params
+    return where_clause(
+        tenant, column, start, end, mark="?", any_of_sql="list_contains({mark}, {name})", **any_of
+    )

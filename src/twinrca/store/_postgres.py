@@ -19,7 +19,7 @@ from twinrca.core.errors import ConfigError, SchemaMismatch, StoreError, StoreUn
 from twinrca.core.timeutil import utcnow
 from twinrca.store import _pg_kpi as kpi_points
 from twinrca.store import _pg_schema as schema
-from twinrca.store._common import PARTITION_INTERVALS, bucket_starts, to_utc
+from twinrca.store._common import PARTITION_INTERVALS, bucket_starts, where_clause
 from twinrca.store._pg_extras import PgExtrasMixin
 from twinrca.store.base import (
     ALARM_COLUMNS,
@@ -383,19 +383,9 @@ def _where(
     end: TimeLike | None,
     **any_of: list[str] | None,
 ) -> tuple[str, list[Any]]:
-    clauses: list[str] = ["tenant = %s"]
-    params: list[Any] = [tenant]
-    if start is not None:
-        clauses.append(f"{column} >= %s")
-        params.append(to_utc(start))
-    if end is not None:
-        clauses.append(f"{column} < %s")
-        params.append(to_utc(end))
-    for name, values in any_of.items():
-        if values is not None:
-            clauses.append(f"{name} = ANY(%s)")
-            params.append(list(values))
-    return " AND ".join(clauses), params
+    return where_clause(
+        tenant, column, start, end, mark="%s", any_of_sql="{name} = ANY({mark})", **any_of
+    )
 
 
 def _copy_bytes(conn: psycopg.Connection, statement: str, payload: bytes) -> None:
