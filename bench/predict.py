@@ -46,13 +46,6 @@ def _synthetic(seed: int, quick: bool, horizon: float):  # type: ignore[no-untyp
     )
 
 
-# failure levels of the twin's precursor telemetry (see docs/twin.md)
-TWIN_THRESHOLDS = (
-    ("battery_soc", 0.0, -1),
-    ("memory_util", 100.0, 1),
-    ("cabinet_temp", 68.0, 1),
-    ("rsl_dbm", -80.0, -1),
-)
 TARGET = (
     "service loss (availability < 50 %) starts on the element (cell) or on a cell it feeds "
     "(site, transport hop) within the horizon; rows: cells, sites and transport links; every "
@@ -66,14 +59,16 @@ def _twin(seed: int, quick: bool, horizon: float):  # type: ignore[no-untyped-de
     from twinrca.core.topology import ElementKind
     from twinrca.predict.features import FeatureSpec
     from twinrca.predict.pipeline import prepare
-    from twinrca.predict.scenario import feeder_events, read_twin_scenario
+    from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, feeder_events, read_twin_scenario
     from twinrca.twin_replay import generate_scenario
 
     cells, days, faults = (60, 7, 60) if quick else (100, 10, 200)
     with tempfile.TemporaryDirectory() as tmp:
         generate_scenario(tmp, cells=cells, days=days, faults=faults, seed=seed)
         sc = read_twin_scenario(tmp)
-    spec = FeatureSpec(period_min=sc.period_min, windows=(2, 4, 8, 16), thresholds=TWIN_THRESHOLDS)
+    spec = FeatureSpec(
+        period_min=sc.period_min, windows=(2, 4, 8, 16), thresholds=TWIN_FAILURE_LEVELS
+    )
     rows = [
         e.element_id
         for e in sc.topology

@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,7 @@ from twinrca.twin_replay.verify import rerank, verify_candidates
 
 TRAIN_SEEDS = (1, 2, 3)
 TEST_SEED_BASE = 70001
+VERIFY_WEIGHT = 0.5  # the service's default (PipelineConfig.verify_weight)
 
 
 def scenario(seed: int, topo, cat: Catalogue, *, days: float, faults: int):
@@ -86,7 +88,7 @@ def verified(topo, cat: Catalogue, tw, inc, ranked, seed: int):
     ver = verify_candidates(
         topo, obs, top, demand=tw.demand, window=(a, b), scenarios=16, seed=seed, catalogue=cat
     )
-    return rerank(top, ver, weight=0.5) + list(ranked[3:])
+    return rerank(top, ver, weight=VERIFY_WEIGHT) + list(ranked[3:]), ver
 
 
 def ac_metrics(ranks: list[int]) -> dict[str, float]:
@@ -103,6 +105,55 @@ def rank_of(keys: list[tuple[str, str]], truth: tuple[str, str]) -> int:
     return keys.index(truth) + 1 if truth in keys else 0
 
 
+def miss_kind(keys: list[tuple[str, str]] | None, truth: tuple[str, str]) -> str | None:
+    """Why a case is not found at rank 1: ``unmatched`` (no incident holds the fault's
+    alarms, ``keys`` None), ``wrong_mode`` (top-1 on the root element with another mode),
+    ``wrong_element``; None for a hit."""
+    if keys is None:
+        return "unmatched"
+    if keys and keys[0] == truth:
+        return None
+    return "wrong_mode" if keys and keys[0][0] == truth[0] else "wrong_element"
+
+
+def miss_breakdown(cases: list[tuple[list[tuple[str, str]] | None, tuple[str, str]]]) -> dict:
+    """Counts of the misses by kind, and of the matched misses whose truth is at rank 2-3
+    (those verification of the top 3 could fix), at rank 4-5, or not in the top 5."""
+    out = {"unmatched": 0, "wrong_mode": 0, "wrong_element": 0}
+    out |= {"truth_in_top3": 0, "truth_at_4_5": 0, "truth_not_in_top5": 0}
+    for keys, truth in cases:
+        kind = miss_kind(keys, truth)
+        if kind is None:
+            continue
+        out[kind] += 1
+        if keys is not None:
+            r = rank_of(keys, truth)
+            out["truth_in_top3"] += 2 <= r <= 3
+            out["truth_at_4_5"] += r >= 4
+            out["truth_not_in_top5"] += r == 0
+    return out
+
+
+def _keys(cands) -> list[tuple[str, str]]:
+    return [(c.element, c.failure_mode) for c in cands]
+
+
+def _show_miss(seed: int, truth, ranked, checked, ver) -> None:
+    """One verified-ranking miss on stderr: the candidates, posteriors, verification scores."""
+    scores = {v.key: v for v in ver}
+    print(f"miss seed {seed} truth {truth[0]} {truth[1]}", file=sys.stderr)
+    for c in ranked[:3]:
+        v = scores.get((c.element, c.failure_mode))
+        comp = {k: round(x, 3) for k, x in (v.components if v else {}).items()}
+        mark = "*" if (c.element, c.failure_mode) == truth else " "
+        print(
+            f"  {mark} {c.element} {c.failure_mode} p={c.probability:.3f} "
+            f"score={v.score if v else float('nan'):.3f} {comp}",
+            file=sys.stderr,
+        )
+    print(f"    verified top-1: {_keys(checked)[:1]}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -111,12 +162,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer test runs (still >= 200 incidents)")
     ap.add_argument("--cells", type=int, default=1000)
     ap.add_argument(
+        "--alarm-loss",
+        type=float,
+        default=AlarmNoise().loss,
+        help="share of alarms the EMS loses in the TEST runs (training keeps the default "
+        f"{AlarmNoise().loss}: a deployment does not know its EMS drops more)",
+    )
+    ap.add_argument(
         "--no-verify",
         dest="verify",
         action="store_false",
         help="skip the twin verification of the top candidates",
     )
+    ap.add_argument(
+        "--show-misses",
+        action="store_true",
+        help="print each matched miss of the verified ranking with its candidates' "
+        "verification scores on stderr",
+    )
     args = ap.parse_args(argv)
+    if not 0.0 <= args.alarm_loss < 1.0:
+        ap.error("--alarm-loss must lie in [0, 1)")
+    test_noise = replace(AlarmNoise(), loss=args.alarm_loss)
     t_start = time.perf_counter()
     cat = load_catalogue()
     topo = generate_topology(args.cells, seed=0)
@@ -134,9 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     unmatched = 0
     n_runs = 3 if args.quick else 5
     verified_ranks, verify_times = [], []
+    cases, verified_cases = [], []
     for run in range(n_runs):
         seed = TEST_SEED_BASE + run
-        tw = twin_run(seed, topo, cat, days=days, faults=faults)
+        tw = twin_run(seed, topo, cat, days=days, faults=faults, noise=test_noise)
         incidents, labels, match = tw.incidents, tw.labels, tw.match
         unmatched += len(labels) - len(match)
         for li in range(len(labels)):
@@ -147,24 +215,28 @@ def main(argv: list[str] | None = None) -> int:
                 ranks.append(0)
                 base_ranks.append(0)
                 verified_ranks.append(0)
+                cases.append((None, truth))
+                verified_cases.append((None, truth))
                 continue
             inc = incidents[match[li]]
             ev = inc.evidence
             t0 = time.perf_counter()
             ranked = diag.rank(ev, top=5)
             times.append(time.perf_counter() - t0)
-            ranks.append(rank_of([(c.element, c.failure_mode) for c in ranked], truth))
+            ranks.append(rank_of(_keys(ranked), truth))
+            cases.append((_keys(ranked), truth))
             t0 = time.perf_counter()
             base_keys = baseline(ev)[:5]
             base_times.append(time.perf_counter() - t0)
             base_ranks.append(rank_of(base_keys, truth))
             if args.verify:
                 t0 = time.perf_counter()
-                checked = verified(topo, cat, tw, inc, ranked, seed)
+                checked, ver = verified(topo, cat, tw, inc, ranked, seed)
                 verify_times.append(time.perf_counter() - t0)
-                verified_ranks.append(
-                    rank_of([(c.element, c.failure_mode) for c in checked], truth)
-                )
+                verified_ranks.append(rank_of(_keys(checked), truth))
+                verified_cases.append((_keys(checked), truth))
+                if args.show_misses and _keys(checked)[:1] != [truth]:
+                    _show_miss(seed, truth, ranked, checked, ver)
         print(
             f"test seed {seed}: {len(match)}/{len(labels)} faults matched to incidents",
             file=sys.stderr,
@@ -173,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         **ac_metrics(ranks),
         "p50_s": round(float(np.percentile(times, 50)), 4),
         "p95_s": round(float(np.percentile(times, 95)), 4),
+        "misses": miss_breakdown(cases),
         "baseline": {
             "name": "first alarm",
             **ac_metrics(base_ranks),
@@ -182,7 +255,13 @@ def main(argv: list[str] | None = None) -> int:
         "verified": (
             {
                 **ac_metrics(verified_ranks),
+                "misses": miss_breakdown(verified_cases),
+                "changed_top1": sum(
+                    a is not None and b is not None and a[:1] != b[:1]
+                    for (a, _), (b, _) in zip(cases, verified_cases, strict=True)
+                ),
                 "p95_verify_s": round(float(np.percentile(verify_times, 95)), 4),
+                "weight": VERIFY_WEIGHT,
                 "note": "top 3 replayed on the twin with the twin's KPIs as observation, re-ranked",
             }
             if args.verify
@@ -196,8 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         "train_seeds": list(TRAIN_SEEDS),
         "test_seeds": [TEST_SEED_BASE + r for r in range(n_runs)],
         "alarm_noise": {
-            "loss": AlarmNoise().loss,
-            "background_per_element_day": AlarmNoise().background_per_element_day,
+            "loss": test_noise.loss,
+            "train_loss": AlarmNoise().loss,
+            "background_per_element_day": test_noise.background_per_element_day,
         },
         "timing_note": "p50/p95: incident evidence to ranked candidates "
         "(grouping is batch and excluded)",

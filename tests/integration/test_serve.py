@@ -6,7 +6,8 @@ diagnoses, verifies and recommends, and sends webhooks to a loopback receiver th
 DOWN at first. The service is SIGKILLed while an incident is stored but not yet
 recommended, then restarted; the receiver comes UP afterwards. Checked: the killed
 incident is completed exactly once, every alert arrives once per (dedup key, event),
-none is lost or dead-lettered, and SIGTERM stops the service cleanly.
+none is lost or dead-lettered, every reporting period is scored for fault risk with
+one MDA report per prediction, and SIGTERM stops the service cleanly.
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ class _Service:
             "--webhook-max-backoff=1",
             "--webhook-max-attempts=1000",
             "--kinds=kpi,alarms,logs",
+            "--predict-interval=0.5",
+            "--predict-threshold=0.1",  # below the model's own: predictions to deliver
         ]
         self.fh = self.log.open("ab")
         self.proc = subprocess.Popen(args, env=self.env, stdout=self.fh, stderr=self.fh)
@@ -180,6 +183,18 @@ def test_serve_kill_restart_receiver_down_then_up(
             "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
         },
     )
+    store.put_document(
+        "subscription",
+        "mda",
+        {
+            "subscription_id": "mda",
+            "url": receiver.url + "/mda",
+            "format": "3gpp",
+            "events": ["prediction"],
+            "active": True,
+            "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        },
+    )
     cache = (
         request.config.cache.mkdir("twinrca-serve")
         if getattr(request.config, "cache", None)
@@ -219,6 +234,16 @@ def test_serve_kill_restart_receiver_down_then_up(
         _wait(settled, 240, "every planted fault recommended", service, step=0.5)
         time.sleep(2.0)  # the last ticks may still resolve incidents
         docs = _wait(settled, 30, "a settled store", service)
+        newest = store.read_kpis()["period_end"].max()
+        _wait(
+            lambda: store.get_state("predict.scored_until") == newest.isoformat().encode(),
+            120,
+            "fault-risk scoring of the newest reporting period",
+            service,
+            step=0.5,
+        )
+        predictions = store.list_documents("prediction", limit=10_000)
+        assert predictions
         assert _outbox(tsdb_url, tenant)["done"] == 0  # nothing could be delivered yet
 
         receiver.start()
@@ -248,11 +273,20 @@ def test_serve_kill_restart_receiver_down_then_up(
         expected[(d["incident_id"], "trigger")] += 1
         if d["state"] == "resolved":
             expected[(d["incident_id"], "resolve")] += 1
-    got = Counter((r["json"]["incident_id"], r["json"]["event"]) for r in receiver.received)
+    incident_alerts = [r for r in receiver.received if not r["path"].endswith("/mda")]
+    got = Counter((r["json"]["incident_id"], r["json"]["event"]) for r in incident_alerts)
     assert got == expected
-    by_key = Counter((r["json"]["dedup_key"], r["json"]["event"]) for r in receiver.received)
+    by_key = Counter((r["json"]["dedup_key"], r["json"]["event"]) for r in incident_alerts)
     assert set(by_key.values()) == {1}
-    assert _outbox(tsdb_url, tenant) == Counter({"done": sum(expected.values())})
+    # fault predictions: one TS 28.104 MDA report per prediction document
+    mda = [r["json"] for r in receiver.received if r["path"].endswith("/mda")]
+    assert len(mda) == len(predictions)
+    assert all(m["mDAType"] == "FaultPrediction" for m in mda)
+    assert {p["element"] for p in predictions} == {
+        m["mDAOutputList"][0]["mDAOutputIEValue"] for m in mda
+    }
+    total = sum(expected.values()) + len(predictions)
+    assert _outbox(tsdb_url, tenant) == Counter({"done": total})
 
     # the planted answers: top cause of the incident holding each fault
     labels = pd.read_csv(scenario / "labels.csv")

@@ -28,6 +28,7 @@ from twinrca.core import (
     StoreError,
     StoreUnavailable,
     Topology,
+    ValidationError,
 )
 from twinrca.store import Store, WriteBatch, alarms_frame, kpis_frame, logs_frame, open_store
 
@@ -300,6 +301,35 @@ def test_outbox_and_metrics(make_store: Callable[..., Store]) -> None:
     assert list(lag["value"]) == [1.5, 2.5] and lag["labels"][0] == {"topic": "kpi"}
     assert list(store.read_metrics(labels={"topic": "logs"})["value"]) == [2.5]
     assert len(store.read_metrics(start=T0 + timedelta(seconds=30))) == 1
+
+
+def test_keyed_outbox_entries_enqueue_once(make_store: Callable[..., Store]) -> None:
+    store, other = make_store(), make_store("tenant-b")
+    url = "http://noc.example/hook"
+    rec = (url, {"incident": "i1", "state": "recommended"}, "i1|recommended|s1")
+    ack = (url, {"incident": "i1", "state": "acknowledged"}, "i1|acknowledged|s1")
+    plain = (url, {"unkeyed": True})
+    assert store.put_document("incident", "i1", {"state": "recommended"}, outbox=[rec, plain]) == 1
+    # a second writer records the same step: the document is written, the alert is not
+    v2 = store.put_document("incident", "i1", {"state": "recommended", "n": 2}, outbox=[rec])
+    assert v2 == 2 and store.get_document("incident", "i1") == {"state": "recommended", "n": 2}
+    # a key repeated within one put, and an unkeyed entry repeated: once, twice
+    store.put_document("incident", "i1", {"state": "acknowledged"}, outbox=[ack, ack, plain])
+    other.put_document("incident", "i1", {"state": "recommended"}, outbox=[rec])  # own tenant
+    claimed = store.outbox_claim(10)
+    assert sorted((m.key or "", m.destination) for m in claimed) == [
+        ("", url),
+        ("", url),
+        ("i1|acknowledged|s1", url),
+        ("i1|recommended|s1", url),
+    ]
+    by_key = {m.key: m for m in claimed}
+    assert by_key["i1|recommended|s1"].payload == rec[1]
+    assert store.outbox_put(url, rec[1], key="i1|recommended|s1") == by_key[rec[2]].id
+    assert [(m.key, m.payload) for m in other.outbox_claim(10)] == [(rec[2], rec[1])]
+    with pytest.raises(ValidationError):
+        store.put_document("incident", "i2", {"state": "open"}, outbox=[(url,)])  # type: ignore[list-item]
+    assert store.get_document("incident", "i2") is None  # nothing written
 
 
 def test_hourly_aggregates_and_retention(make_store: Callable[..., Store]) -> None:

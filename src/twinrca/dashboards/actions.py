@@ -5,7 +5,7 @@ functions as the HTTP API (:func:`~twinrca.service.incidents.transition`,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from twinrca.core.errors import ValidationError
@@ -14,11 +14,11 @@ from twinrca.core.timeutil import utcnow
 from twinrca.fmea import FmeaRow, RatingChange, RatingHistory, current_rows
 from twinrca.fmea.ratings import RATING_FIELDS
 from twinrca.service.incidents import IncidentDoc, load_incident, save_incident, transition
-from twinrca.store.base import Store
+from twinrca.store.base import OutboxEntry, Store
 
 __all__ = ["AlertsFor", "give_feedback", "move_incident", "save_ratings"]
 
-AlertsFor = Callable[[Store, IncidentDoc], list[tuple[str, Mapping[str, Any]]]]
+AlertsFor = Callable[[Store, IncidentDoc], Sequence[OutboxEntry]]
 
 
 def move_incident(

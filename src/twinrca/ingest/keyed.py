@@ -88,12 +88,14 @@ def replay_by_region(
     """Publish a recording keyed by region. Messages before ``fast_until_ns`` (event
     time) go at full speed; after it, the event-time spacing is kept / ``speed``
     (``speed`` 0: full speed throughout); ``on_live`` is called once before pacing
-    starts. Unknown elements get the key ``unknown``."""
+    starts. Unknown elements (and syslog lines, PM XML files) get the key ``unknown``;
+    ``skipped`` counts the files that are no stream."""
     result = ReplayResult()
     started = clock()
     paced_from: tuple[float, int] | None = None
     counts: dict[str, int] = {}
-    for kind, when, value in recording_messages(paths):
+    skipped: list[tuple[Path, str]] = []
+    for kind, when, value in recording_messages(paths, skipped):
         if speed > 0 and when is not None and (fast_until_ns is None or when >= fast_until_ns):
             if paced_from is None:
                 producer.flush()
@@ -115,5 +117,6 @@ def replay_by_region(
             on_send(kind, element, value, wall())
         result.sent[kind] = result.sent.get(kind, 0) + 1
     producer.flush()
+    result.skipped = len(skipped)
     result.seconds = clock() - started
     return result

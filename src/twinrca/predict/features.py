@@ -52,6 +52,9 @@ class FeatureSpec:
     topology_features: bool = True
     # (kpi, failure threshold, +1 rising towards it / -1 falling): margin and time to it
     thresholds: tuple[tuple[str, float, int], ...] = ()
+    # the alarm types to count (None: the ``max_event_types`` most frequent in the data);
+    # a deployed model fixes them to its training's so serving builds the same columns
+    alarm_types: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +162,8 @@ def _event_features(
     ev["time"] = pd.to_datetime(ev["time"], utc=True).dt.ceil(f"{grid.period_min}min")
     weight = "count" if "count" in ev.columns else ""
     kinds = ev[kind_col].astype(str).value_counts().index[: spec.max_event_types]
+    if prefix == "alarm" and spec.alarm_types is not None:
+        kinds = pd.Index(spec.alarm_types)
     out: dict[str, np.ndarray] = {}
     total = _pivot(ev, weight, grid, agg="sum")
     series = {"all": total}
@@ -187,6 +192,8 @@ def _active_alarm_features(
     ei = pd.Index(grid.elements).get_indexer(alarms["element"].astype(str))
     kinds = alarms["alarm"].astype(str).to_numpy()
     top = list(pd.Series(kinds).value_counts().index[: spec.max_event_types])
+    if spec.alarm_types is not None:
+        top = list(spec.alarm_types)
     n_t, n_e = len(grid.times), len(grid.elements)
     raised_min = ((raise_t - t0) / pd.Timedelta(minutes=1)).to_numpy()
     count = {k: np.zeros((n_t, n_e)) for k in ["all", *top]}

@@ -118,9 +118,11 @@ def train_evaluate(
     seed: int = 0,
     config: GbmConfig = RISK_CONFIG,
     test: Dataset | None = None,
+    precision: float = 0.8,
 ) -> Evaluation:
     """Time split of ``ds`` (or all of ``ds`` for training and ``test`` as the test set:
-    unseen scenario seeds). Thresholds for lead times come from the held-out slice."""
+    unseen scenario seeds). Thresholds for lead times come from the held-out slice: the
+    model's warns at the lowest calibrated risk that reaches ``precision`` there."""
     import time
 
     from sklearn.linear_model import LogisticRegression
@@ -148,6 +150,7 @@ def train_evaluate(
         schema=ds.schema,
         seed=seed,
         config=config,
+        precision=precision,
     )
     secs = time.perf_counter() - t0
     yt, lead, fid = test_ds.y[te], test_ds.lead_min[te], test_ds.fault_id[te]

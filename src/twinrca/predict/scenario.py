@@ -21,7 +21,22 @@ import pandas as pd
 from twinrca.core.errors import ValidationError
 from twinrca.core.topology import Topology
 
-__all__ = ["TwinScenario", "feeder_events", "read_twin_scenario", "service_loss_events"]
+__all__ = [
+    "TWIN_FAILURE_LEVELS",
+    "TwinScenario",
+    "feeder_events",
+    "read_twin_scenario",
+    "service_loss_events",
+]
+
+#: failure levels of the twin's precursor telemetry (docs/twin.md): (KPI, level,
+#: +1 rising towards it / -1 falling), the ``thresholds`` of a FeatureSpec
+TWIN_FAILURE_LEVELS: tuple[tuple[str, float, int], ...] = (
+    ("battery_soc", 0.0, -1),
+    ("memory_util", 100.0, 1),
+    ("cabinet_temp", 68.0, 1),
+    ("rsl_dbm", -80.0, -1),
+)
 
 
 @dataclass(frozen=True, slots=True)

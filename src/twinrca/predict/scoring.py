@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 MDA_TYPE = "FaultPrediction"
 
 
+def _finite(x: float) -> float | None:
+    """Rounded for a report; None where a feature has no value (NaN is not JSON)."""
+    return round(float(x), 4) if np.isfinite(x) else None
+
+
 def _iso(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -58,8 +63,8 @@ class FaultWarning:
                         {
                             "feature": r.feature,
                             "text": r.text,
-                            "value": round(r.value, 4),
-                            "contribution": round(r.contribution, 4),
+                            "value": _finite(r.value),
+                            "contribution": _finite(r.contribution),
                         }
                         for r in self.reasons
                     ],

@@ -1,7 +1,10 @@
 """Render an incident's lifecycle change into the tenant's webhook subscriptions.
 
-Returns ``(destination URL, outbox payload)`` pairs that the caller writes in the same
-transaction as the incident (``save_incident(..., alerts=...)``).
+Returns ``(destination URL, outbox payload, key)`` outbox entries that the caller writes
+in the same transaction as the incident (``save_incident(..., alerts=...)``). The key
+``incident_id|state|subscription_id`` makes the store enqueue one alert per incident,
+lifecycle step and subscription, even when two service instances (e.g. during a Kafka
+rebalance) both record the same step.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from twinrca.service.webhooks.formats import (
 )
 from twinrca.store.base import Store
 
-__all__ = ["ALERTING_STATES", "alerts_for", "secrets_by_url"]
+__all__ = ["ALERTING_STATES", "alert_key", "alerts_for", "secrets_by_url"]
 
 #: the lifecycle steps that notify NOC tools
 ALERTING_STATES = {IncidentState.RECOMMENDED, IncidentState.ACKNOWLEDGED, IncidentState.RESOLVED}
@@ -60,10 +63,16 @@ def _record(doc: IncidentDoc) -> Incident:
     )
 
 
+def alert_key(incident_id: str, state: IncidentState, subscription_id: str) -> str:
+    """The outbox key of the alert of one lifecycle step to one subscription."""
+    return f"{incident_id}|{state}|{subscription_id}"
+
+
 def alerts_for(
     store: Store, doc: IncidentDoc, *, base_url: str = ""
-) -> list[tuple[str, dict[str, Any]]]:
-    """Outbox entries for every active subscription of the incident's tenant."""
+) -> list[tuple[str, dict[str, Any], str]]:
+    """Keyed outbox entries ``(url, payload, key)`` for every active subscription of
+    the incident's tenant (see :func:`alert_key`)."""
     if doc.state not in ALERTING_STATES:
         return []
     subs = [
@@ -103,7 +112,9 @@ def alerts_for(
             body = threegpp_notification(event)
         else:
             body = generic_json(event)
-        out.append((s["url"], outbox_payload(fmt, body, headers)))
+        sub_id = str(s.get("subscription_id") or s["url"])
+        key = alert_key(doc.incident_id, doc.state, sub_id)
+        out.append((s["url"], outbox_payload(fmt, body, headers), key))
     return out
 
 

@@ -8,7 +8,7 @@ with ``Retry-After``). ``/health`` and ``/metrics`` (Prometheus) need no key.
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -28,7 +28,7 @@ from twinrca.service.incidents import (
     save_incident,
     transition,
 )
-from twinrca.store.base import Store
+from twinrca.store.base import OutboxEntry, Store
 
 __all__ = ["ApiContext", "create_app"]
 
@@ -46,7 +46,7 @@ class ApiContext:
         system_store: Store,
         rate_per_s: float = 20.0,
         burst: int = 100,
-        alerts_for: Callable[[Store, IncidentDoc], list[tuple[str, dict[str, Any]]]] | None = None,
+        alerts_for: Callable[[Store, IncidentDoc], Sequence[OutboxEntry]] | None = None,
         jobs_dir: str = "var/scenarios",
         start_jobs: bool = True,
     ) -> None:

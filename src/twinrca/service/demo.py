@@ -27,6 +27,7 @@ from twinrca.service.auth import create_api_key
 from twinrca.service.fmea_feedback import rerate_from_service
 from twinrca.service.incidents import IncidentDoc
 from twinrca.service.pipeline import Pipeline, PipelineConfig
+from twinrca.service.predictions import Forecaster, PredictorConfig, predictor_or_load
 from twinrca.service.training import train_or_load
 from twinrca.service.webhooks.delivery import Deliverer
 from twinrca.store import open_store
@@ -45,6 +46,7 @@ class DemoResult:
     labels: pd.DataFrame
     webhooks_received: int
     summary: dict[str, Any]
+    predictions: list[dict[str, Any]]
 
 
 class _Receiver:
@@ -104,7 +106,7 @@ def run_demo(
     catalogue = load_catalogue()
 
     say(
-        f"[1/6] twin: generating {cells} cells x {days:g} days with {faults} planted faults "
+        f"[1/7] twin: generating {cells} cells x {days:g} days with {faults} planted faults "
         f"(seed {seed})"
     )
     summary = generate_scenario(scenario_dir, cells=cells, days=days, faults=faults, seed=seed)
@@ -114,7 +116,7 @@ def run_demo(
     labels = pd.read_csv(scenario_dir / "labels.csv")
 
     say(
-        f"[2/6] ingest: {summary.kpi_messages} PM, {summary.alarm_messages} alarm and "
+        f"[2/7] ingest: {summary.kpi_messages} PM, {summary.alarm_messages} alarm and "
         f"{summary.log_messages} log messages through the file source into the embedded store"
     )
     store = open_store("embedded", path=store_path, tenant=tenant)
@@ -138,7 +140,7 @@ def run_demo(
         f"{ingested.logs_written} templated logs; {dead_count} dead letters"
     )
 
-    say("[3/6] diagnosis: training the Bayesian diagnoser on labelled twin runs of this topology")
+    say("[3/7] diagnosis: training the Bayesian diagnoser on labelled twin runs of this topology")
     diagnoser = train_or_load(
         out / "cache" / "diagnoser.pkl",
         topology,
@@ -151,7 +153,8 @@ def run_demo(
     receiver = _Receiver()
     system = store  # one tenant in the demo: keys live beside the data
     api_key = create_api_key(system, tenant, name="demo")
-    for fmt in ("generic", "alertmanager", "pagerduty"):
+    subscriptions = [(fmt, ["incident"]) for fmt in ("generic", "alertmanager", "pagerduty")]
+    for fmt, events in [*subscriptions, ("3gpp", ["prediction"])]:
         store.put_document(
             "subscription",
             f"demo-{fmt}",
@@ -159,14 +162,28 @@ def run_demo(
                 "subscription_id": f"demo-{fmt}",
                 "url": f"{receiver.base}/{fmt}",
                 "format": fmt,
-                "events": ["incident"],
+                "events": events,
                 "secret": "demo-secret" if fmt != "pagerduty" else "R" * 32,
                 "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
                 "active": True,
             },
         )
 
-    say("[4/6] incidents: detect, diagnose, verify on the twin, simulate remediations")
+    say(
+        "[4/7] prediction: training the fault-risk model (LightGBM) on twin runs of this "
+        "topology; scoring every reporting period"
+    )
+    trained = predictor_or_load(
+        out / "cache" / "predictor.pkl", topology, catalogue, PredictorConfig(days=3.0)
+    )
+    m = trained.metrics
+    say(
+        f"      model on an unseen twin run: PR-AUC {m['test_pr_auc']:.2f}, precision "
+        f"{m['test_precision_at_threshold']:.2f} / recall {m['test_recall_at_threshold']:.2f}"
+        f" at its threshold, {m['test_faults_warned']}/{m['test_faults_total']} faults warned"
+    )
+
+    say("[5/7] incidents: detect, diagnose, verify on the twin, simulate remediations")
     pipeline = Pipeline(
         store,
         topology,
@@ -182,6 +199,14 @@ def run_demo(
         pd.Timestamp(last["start"]) + (pd.Timestamp(last["end"]) - pd.Timestamp(last["start"])) / 2
     )
     incidents = pipeline.run_window(None, now.to_pydatetime())
+    forecaster = Forecaster(store, topology, trained, backfill=None, base_url=pipeline.base_url)
+    tick = forecaster.tick(until=now.to_pydatetime())
+    predictions = store.list_documents("prediction", limit=100_000)
+    came_true = _predictions_came_true(predictions, scenario_dir, topology)
+    say(
+        f"      {tick.scored_periods} reporting periods scored: {len(predictions)} fault "
+        f"predictions (MDA reports), {came_true} followed by service loss in their window"
+    )
     labels = labels[pd.to_datetime(labels["start"], utc=True) < now]
 
     observed = (now - pd.Timestamp(labels["start"].min() if len(labels) else now)).total_seconds()
@@ -193,7 +218,7 @@ def run_demo(
         "(history kept)"
     )
 
-    say("[5/6] alerts: delivering the outbox to the local webhook receiver")
+    say("[6/7] alerts: delivering the outbox to the local webhook receiver")
     secrets = secrets_by_url(store)  # the demo's subscriptions do not change while it delivers
     deliverer = Deliverer(store, timeout_s=5, secret_for=secrets.get)
     for _ in range(5):
@@ -202,7 +227,7 @@ def run_demo(
     deliverer.close()
     receiver.close()
 
-    say("[6/6] results")
+    say("[7/7] results")
     scored = _score(incidents, labels)
     summary_doc = {
         "cells": cells,
@@ -211,6 +236,9 @@ def run_demo(
         "incidents": len(incidents),
         "faults_found_top1": scored["top1"],
         "faults_found_top3": scored["top3"],
+        "predictions": len(predictions),
+        "predictions_came_true": came_true,
+        "prediction_model": trained.metrics,
         "webhooks_received": len(receiver.received),
         "dead_letters": dead_count,
         "store": str(store_path),
@@ -223,7 +251,9 @@ def run_demo(
     (out / "summary.json").write_text(json.dumps(summary_doc, indent=1))
     (out / "webhooks.json").write_text(json.dumps(receiver.received, indent=1, default=str))
     store.close()
-    return DemoResult(out, store_path, incidents, labels, len(receiver.received), summary_doc)
+    return DemoResult(
+        out, store_path, incidents, labels, len(receiver.received), summary_doc, predictions
+    )
 
 
 def _score(incidents: list[IncidentDoc], labels: pd.DataFrame) -> dict[str, int]:
@@ -234,3 +264,19 @@ def _score(incidents: list[IncidentDoc], labels: pd.DataFrame) -> dict[str, int]
     top3 = {(c.element, c.failure_mode) for d in incidents for c in d.candidates[:3]}
     truth = list(zip(labels["root_element"], labels["mode_id"], strict=True))
     return {"top1": sum(t in top1 for t in truth), "top3": sum(t in top3 for t in truth)}
+
+
+def _predictions_came_true(docs: list[dict[str, Any]], scenario_dir: Path, topology) -> int:
+    """Predictions whose window saw service loss start on the element or a cell it feeds
+    (the model's own target, from the scenario's KPIs and labels)."""
+    from twinrca.predict.scenario import read_twin_scenario
+
+    events = read_twin_scenario(scenario_dir).events
+    n = 0
+    for d in docs:
+        lo, hi = pd.Timestamp(d["window_start"]), pd.Timestamp(d["window_end"])
+        ahead = events[(events["start"] > lo) & (events["start"] <= hi)]
+        n += any(
+            d["element"] == c or d["element"] in topology.ancestors(c) for c in ahead["element"]
+        )
+    return n

@@ -52,6 +52,7 @@ class WindowConfig:
     refit_every: timedelta = timedelta(hours=6)  # baseline refit period (data time)
     min_baseline: timedelta = timedelta(hours=23)  # below this, fit on the window each run
     read_ahead: timedelta = timedelta(hours=2)  # newest KPIs read per tick (a backlog: more ticks)
+    retry_s: float = 10.0  # re-run unfinished incidents this often (wall) without new data
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,7 @@ class SlidingDetector:
         self._resume_from: pd.Timestamp | None = None
         self._progress: pd.Timestamp | None = None
         self._unfinished = True
+        self._last_run = 0.0
         self._last_signature: tuple[object, ...] | None = None
         self._demand: Demand | None = None
         self._demand_at: pd.Timestamp | None = None
@@ -130,7 +132,8 @@ class SlidingDetector:
         self._refresh_kpis(scope)
         alarms = self._read_alarms(scope)
         signature = self._signature(alarms)
-        if alarms.empty or signature == self._last_signature:
+        retry = self._unfinished and time.monotonic() - self._last_run >= self.config.retry_s
+        if alarms.empty or (signature == self._last_signature and not retry):
             return TickResult(False, [], time.perf_counter() - t0, self.watermark, scope)
         kpis = self._window_kpis()
         docs = self.pipeline.run_frames(
@@ -138,9 +141,23 @@ class SlidingDetector:
         )
         self._unfinished = any(d.state in UNFINISHED for d in docs)
         self._last_signature = self._signature(alarms)
-        self._resume_from = None
+        self._last_run = time.monotonic()
+        # an incident left short of a recommendation (its KPIs were not all in yet, a
+        # verification failed) keeps the window open back to it until it is finished
+        self._resume_from = self._oldest_unfinished(docs)
         self._save_progress(scope)
         return TickResult(True, docs, time.perf_counter() - t0, self.watermark, scope)
+
+    def _oldest_unfinished(self, docs: list[IncidentDoc]) -> pd.Timestamp | None:
+        """An hour before the oldest unfinished incident within ``history`` of the data."""
+        mark = self.watermark
+        opened = [
+            pd.Timestamp(d.opened_at)
+            for d in docs
+            if d.state in UNFINISHED
+            and (mark is None or pd.Timestamp(d.opened_at) >= mark - self.config.history)
+        ]
+        return min(opened) - pd.Timedelta(hours=1) if opened else None
 
     def close(self) -> None:
         if self._fitting is not None:

@@ -51,6 +51,9 @@ class ServiceMetrics:
         self.webhooks = Counter(
             "twinrca_service_webhooks", "Webhook deliveries by outcome", ["outcome"], registry=r
         )
+        self.predictions = Counter(
+            "twinrca_service_predictions", "New fault predictions (MDA reports)", registry=r
+        )
         self.errors = Counter(
             "twinrca_service_errors", "Loop iterations that failed", ["loop"], registry=r
         )

@@ -9,7 +9,7 @@ that did not commit.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from twinrca.core.errors import NotFound, ValidationError
 from twinrca.core.records import IncidentState, Remediation
 from twinrca.core.timeutil import utcnow
-from twinrca.store.base import Store
+from twinrca.store.base import OutboxEntry, Store
 
 __all__ = [
     "AlarmRef",
@@ -108,10 +108,11 @@ def save_incident(
     store: Store,
     incident: IncidentDoc,
     *,
-    alerts: Sequence[tuple[str, Mapping[str, Any]]] | None = None,
+    alerts: Sequence[OutboxEntry] | None = None,
 ) -> int:
     """Persist the incident (a new version in its history) and enqueue ``alerts``
-    (destination, payload) in the same transaction."""
+    ``(destination, payload)`` or ``(destination, payload, key)`` in the same
+    transaction (a key already enqueued enqueues nothing)."""
     return store.put_document(
         KIND,
         incident.incident_id,

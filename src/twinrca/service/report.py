@@ -8,7 +8,7 @@ from rich.table import Table
 
 from twinrca.service.incidents import IncidentDoc
 
-__all__ = ["print_incidents"]
+__all__ = ["print_incidents", "print_predictions"]
 
 
 def print_incidents(
@@ -65,5 +65,27 @@ def print_incidents(
             rec_text,
             str(d.state),
             mark,
+        )
+    console.print(table)
+
+
+def print_predictions(console: Console, docs: list[dict], top: int = 12) -> None:
+    """The most confident fault predictions with their reasons (newest model output)."""
+    if not docs:
+        console.print("no fault predictions above the model's threshold")
+        return
+    table = Table(title=f"Fault predictions (top {min(top, len(docs))} of {len(docs)})")
+    for col in ("element", "failure mode", "window (UTC)", "p", "warnings", "because"):
+        table.add_column(col, overflow="fold")
+    for d in sorted(docs, key=lambda x: -float(x["probability"]))[:top]:
+        lo, hi = pd.Timestamp(d["window_start"]), pd.Timestamp(d["window_end"])
+        reasons = "; ".join(str(r.get("text") or r.get("feature")) for r in d["explanation"][:2])
+        table.add_row(
+            d["element"],
+            d["failure_mode"],
+            f"{lo:%m-%d %H:%M}-{hi:%H:%M}",
+            f"{float(d['probability']):.2f}",
+            str(d.get("warnings", 1)),
+            reasons,
         )
     console.print(table)

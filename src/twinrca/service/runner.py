@@ -9,6 +9,10 @@ Threads of one :class:`Service`:
 - **detect**: every ``interval_s``, :class:`~twinrca.service.detector.SlidingDetector`
   runs the pipeline (detection, diagnosis, twin verification, what-if) on the newest
   window of those regions; incidents and their alerts are saved in one transaction;
+- **predict**: every ``predict_interval_s``, :class:`~twinrca.service.predictions.Forecaster`
+  scores the reporting periods completed since its last tick with the fault-risk model
+  (trained on twin runs of the topology, cached) and stores predictions (TS 28.104 MDA
+  reports) with their alerts in one transaction;
 - **deliver**: the webhook outbox deliverer (retries with backoff and jitter);
 - **api** (optional): the FastAPI app under uvicorn;
 - **health**: ``/healthz``, ``/readyz`` and ``/metrics`` on their own port.
@@ -42,6 +46,7 @@ from twinrca.ingest.worker import IngestWorker, WorkerConfig
 from twinrca.service.detector import SlidingDetector, WindowConfig
 from twinrca.service.health import HealthServer, ServiceMetrics
 from twinrca.service.pipeline import PipelineConfig
+from twinrca.service.predictions import Forecaster, PredictorConfig, predictor_or_load
 from twinrca.store.base import Store, open_store
 
 __all__ = ["ServeOptions", "Service", "probe_kafka"]
@@ -71,6 +76,10 @@ class ServeOptions:
     log_templates: bool = True
     topology: Path | None = None
     training_seeds: tuple[int, ...] = (101, 102, 103)
+    predict: bool = True
+    predict_interval_s: float = 5.0
+    predict_threshold: float | None = None  # None: the model's own (chosen on a twin run)
+    prediction: PredictorConfig = field(default_factory=PredictorConfig)
 
 
 def probe_kafka(bootstrap: str, timeout_s: float) -> Any:
@@ -193,6 +202,9 @@ class Service:
             self.options.window,
             regions=self._regions,
         )
+        self.forecaster: Forecaster | None = None
+        if self.options.predict:
+            self.forecaster = self._forecaster(topology)
         self.deliver_store = self._open()
         self.store = store
 
@@ -225,6 +237,29 @@ class Service:
             base_url=f"http://{s.api_host}:{s.api_port}",
         )
 
+    def _forecaster(self, topology: Topology) -> Forecaster:
+        from twinrca.fmea.catalogue import load_catalogue
+
+        digest = hashlib.sha256(repr(sorted(topology.feeds)).encode()).hexdigest()[:12]
+        cache = Path(self.settings.data_dir) / "cache" / f"predictor-{digest}.pkl"
+        t0 = time.perf_counter()
+        trained = predictor_or_load(cache, topology, load_catalogue(), self.options.prediction)
+        log.info(
+            "fault-risk model ready (%s) in %.1f s",
+            cache,
+            time.perf_counter() - t0,
+            extra={"metrics": trained.metrics},
+        )
+        s = self.settings
+        return Forecaster(
+            self._open(),
+            topology,
+            trained,
+            regions=self._regions,
+            base_url=f"http://{s.api_host}:{s.api_port}",
+            threshold=self.options.predict_threshold,
+        )
+
     def _regions(self) -> set[str] | None:
         """Regions whose key lands on an owned partition of the alarms topic."""
         if not self.options.by_region or "alarms" not in self.options.kinds:
@@ -244,6 +279,8 @@ class Service:
         self.detector.resume()
         self._spawn("ingest", self._ingest_loop)
         self._spawn("detect", self._detect_loop)
+        if self.forecaster is not None:
+            self._spawn("predict", self._predict_loop)
         self._spawn("deliver", self._deliver_loop)
         if self.options.api:
             self._spawn("api", self._api_loop)
@@ -344,6 +381,28 @@ class Service:
                 result.seconds,
                 extra={"states": counts, "watermark": str(result.watermark)},
             )
+
+    def _predict_loop(self) -> None:
+        assert self.forecaster is not None
+        while not self._stop.is_set():
+            try:
+                r = self.forecaster.tick()
+            except TwinRCAError as exc:  # store down: retry later
+                log.warning("prediction tick failed: %s", exc)
+                self.metrics.errors.labels("predict").inc()
+                self._stop.wait(min(5.0, self.options.predict_interval_s * 5))
+                continue
+            if r.scored_periods:
+                self.metrics.predictions.inc(len(r.new_predictions))
+                log.info(
+                    "predict: %d periods scored, %d warnings, %d new predictions in %.2f s",
+                    r.scored_periods,
+                    r.warnings,
+                    len(r.new_predictions),
+                    r.seconds,
+                    extra={"scored_until": str(self.forecaster.scored_until)},
+                )
+            self._stop.wait(self.options.predict_interval_s)
 
     def _deliver_loop(self) -> None:
         from twinrca.service.webhooks.delivery import Deliverer

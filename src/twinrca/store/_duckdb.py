@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from twinrca.core.errors import SchemaMismatch, StoreError, StoreUnavailable
+from twinrca.core.errors import SchemaMismatch, StoreError, StoreUnavailable, ValidationError
 from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import Topology
 from twinrca.store import _duckdb_schema as schema
@@ -26,6 +26,7 @@ from twinrca.store.base import (
     LOG_COLUMNS,
     METRIC_COLUMNS,
     DocumentVersion,
+    OutboxEntry,
     OutboxMessage,
     Store,
     TimeLike,
@@ -43,6 +44,18 @@ _KEYS = {
 }
 _TIME = {"kpi": "period_end", "alarm": "event_time", "log": "time", "metric": "time"}
 _OUTBOX = "id, destination, payload, attempts, created_at, next_attempt_at, last_error, key"
+
+
+def _split_outbox_entry(entry: OutboxEntry) -> tuple[str, Mapping[str, Any], str | None]:
+    """``(destination, payload, key or None)`` of a ``put_document`` outbox entry."""
+    if len(entry) == 2:
+        return entry[0], entry[1], None
+    if len(entry) == 3:
+        return entry
+    raise ValidationError(
+        "bad_outbox_entry",
+        f"an outbox entry is (destination, payload[, key]), not {len(entry)} items",
+    )
 
 
 class DuckDBStore(Store):
@@ -351,8 +364,9 @@ class DuckDBStore(Store):
         doc: Mapping[str, Any],
         *,
         version: int | None = None,
-        outbox: list[tuple[str, Mapping[str, Any]]] | None = None,
+        outbox: Sequence[OutboxEntry] | None = None,
     ) -> int:
+        entries = [_split_outbox_entry(e) for e in outbox or ()]
         key = [self.tenant, kind, doc_id]
         with self._tx("put_document") as con:
             rows = con.execute(
@@ -372,8 +386,8 @@ class DuckDBStore(Store):
             con.execute(
                 "INSERT INTO document_history VALUES (?, ?, ?, ?, now(), ?)", [*key, new, body]
             ).fetchall()
-            for destination, payload in outbox or ():
-                self._outbox_insert(con, destination, payload, None)
+            for destination, payload, out_key in entries:
+                self._outbox_insert(con, destination, payload, out_key)
         return new
 
     def get_document(self, kind: str, doc_id: str) -> dict[str, Any] | None:

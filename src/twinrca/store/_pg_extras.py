@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from psycopg.types.json import Jsonb
 
+from twinrca.core.errors import ValidationError
 from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import Topology
 from twinrca.store._common import (
@@ -20,7 +21,13 @@ from twinrca.store._common import (
     json_dumps,
     to_utc,
 )
-from twinrca.store.base import METRIC_COLUMNS, DocumentVersion, OutboxMessage, TimeLike
+from twinrca.store.base import (
+    METRIC_COLUMNS,
+    DocumentVersion,
+    OutboxEntry,
+    OutboxMessage,
+    TimeLike,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -124,8 +131,9 @@ class PgExtrasMixin:
         doc: Mapping[str, Any],
         *,
         version: int | None = None,
-        outbox: list[tuple[str, Mapping[str, Any]]] | None = None,
+        outbox: Sequence[OutboxEntry] | None = None,
     ) -> int:
+        entries = [_split_outbox_entry(e) for e in outbox or ()]
         key = (self.tenant, kind, doc_id)
         with self._tx("put_document") as conn:
             conn.execute(
@@ -153,8 +161,8 @@ class PgExtrasMixin:
                 " VALUES (%s, %s, %s, %s, %s)",
                 (*key, new, body),
             )
-            for destination, payload in outbox or ():
-                _outbox_insert(conn, self.tenant, destination, payload, None)
+            for destination, payload, out_key in entries:
+                _outbox_insert(conn, self.tenant, destination, payload, out_key)
         return new
 
     def get_document(self, kind: str, doc_id: str) -> dict[str, Any] | None:
@@ -288,6 +296,18 @@ def _metric_where(
     return " AND ".join(clauses), params
 
 
+def _split_outbox_entry(entry: OutboxEntry) -> tuple[str, Mapping[str, Any], str | None]:
+    """``(destination, payload, key or None)`` of a ``put_document`` outbox entry."""
+    if len(entry) == 2:
+        return entry[0], entry[1], None
+    if len(entry) == 3:
+        return entry
+    raise ValidationError(
+        "bad_outbox_entry",
+        f"an outbox entry is (destination, payload[, key]), not {len(entry)} items",
+    )
+
+
 def _outbox_insert(
     conn: psycopg.Connection,
     tenant: str,
@@ -295,6 +315,10 @@ def _outbox_insert(
     payload: Mapping[str, Any],
     key: str | None,
 ) -> int:
+    """Enqueue one delivery; return its id. A keyed entry relies on the unique
+    constraint ``outbox_key (tenant, key)``: ``ON CONFLICT DO NOTHING`` makes a
+    concurrent insert of the same key wait for the first transaction and then insert
+    nothing (NULL keys never conflict)."""
     row = conn.execute(
         "INSERT INTO outbox (tenant, destination, payload, key) VALUES (%s, %s, %s, %s)"
         " ON CONFLICT (tenant, key) DO NOTHING RETURNING id",

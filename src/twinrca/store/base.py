@@ -18,7 +18,7 @@ at all, and replaying a batch never creates a row (duplicates are skipped and co
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,6 +37,7 @@ __all__ = [
     "LOG_COLUMNS",
     "METRIC_COLUMNS",
     "DocumentVersion",
+    "OutboxEntry",
     "OutboxMessage",
     "Store",
     "TimeLike",
@@ -65,6 +66,9 @@ KPI_HOURLY_COLUMNS = ("bucket", "managed_object", "measurement", "n", "mean", "m
 METRIC_COLUMNS = ("time", "name", "value", "labels")
 
 TimeLike: TypeAlias = datetime | pd.Timestamp | str | int | float
+#: an entry of ``Store.put_document(..., outbox=)``: ``(destination, payload)`` or
+#: ``(destination, payload, key)`` (a key already enqueued for the tenant enqueues nothing)
+OutboxEntry: TypeAlias = tuple[str, Mapping[str, Any]] | tuple[str, Mapping[str, Any], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,15 +255,18 @@ class Store(abc.ABC):
         doc: Mapping[str, Any],
         *,
         version: int | None = None,
-        outbox: list[tuple[str, Mapping[str, Any]]] | None = None,
+        outbox: Sequence[OutboxEntry] | None = None,
     ) -> int:
         """Upsert a JSON document and append it to the history; return its version.
 
         ``version=None`` takes the next version. An explicit version must be greater
         than the stored one (re-putting the same version with the same document is a
         no-op; with a different document it raises :class:`StoreError`).
-        ``outbox`` entries ``(destination, payload)`` are enqueued in the same
-        transaction (the transactional outbox)."""
+        ``outbox`` entries ``(destination, payload)`` or ``(destination, payload, key)``
+        are enqueued in the same transaction (the transactional outbox). As with
+        :meth:`outbox_put`, a ``key`` already enqueued for the tenant enqueues nothing,
+        also when two connections put it at the same time; the document is written
+        all the same."""
 
     @abc.abstractmethod
     def get_document(self, kind: str, doc_id: str) -> dict[str, Any] | None:

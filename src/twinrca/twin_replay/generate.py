@@ -35,7 +35,7 @@ from twinrca.twin_replay.effects import Intervention, spread_of
 from twinrca.twin_replay.network import generate_topology
 from twinrca.twin_replay.simulate import SimResult, simulate
 
-__all__ = ["ScenarioSummary", "generate_scenario", "plant_faults"]
+__all__ = ["ScenarioSummary", "generate_scenario", "kpi_rows", "plant_faults"]
 
 log = logging.getLogger(__name__)
 _APPLIES = {
@@ -178,6 +178,40 @@ def _write_kpis(out: Path, result: SimResult, topology: Topology, pm_xml: bool) 
             if pm_xml:
                 (xml_dir / f"A{end:%Y%m%d.%H%M}.xml").write_text(wire.meas_collec_xml(samples))
     return n
+
+
+def kpi_rows(result: SimResult, topology: Topology, *, scenario: int = 0) -> pd.DataFrame:
+    """The run's KPIs as the store holds them after ingesting the PM stream that
+    :func:`generate_scenario` writes: ``managed_object``, ``measurement``, ``value``
+    (rounded to 4 decimals), ``period_end``; only the KPIs that apply to each element's
+    kind, no NaN. Training on this frame and serving from the store see the same data."""
+    assert result.kpis is not None
+    n_t = result.steps
+    times = pd.DatetimeIndex([result.time(t) for t in range(n_t)]).tz_convert("UTC")
+    parts = []
+    for kind, cols in _APPLIES.items():
+        rows = [i for i, e in enumerate(result.element_ids) if topology.element(e).kind == kind]
+        if not rows:
+            continue
+        for k in cols:
+            block = result.kpis[scenario][rows][:, :, k]  # (elements, steps)
+            ok = ~np.isnan(block)
+            ei, ti = np.nonzero(ok)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "managed_object": np.asarray(result.element_ids, dtype=object)[
+                            np.asarray(rows)[ei]
+                        ],
+                        "measurement": result.kpi_names[k],
+                        "value": np.round(block[ok].astype(np.float64), 4),
+                        "period_end": times[ti],
+                    }
+                )
+            )
+    if not parts:
+        return pd.DataFrame(columns=["managed_object", "measurement", "value", "period_end"])
+    return pd.concat(parts, ignore_index=True)
 
 
 def _sample(el: str, name: str, value: float, end: object, gran: int):

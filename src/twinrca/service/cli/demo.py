@@ -32,17 +32,19 @@ def register(app: typer.Typer) -> None:
 
         from twinrca.service.demo import run_demo
         from twinrca.service.logs import setup_logging
-        from twinrca.service.report import print_incidents
+        from twinrca.service.report import print_incidents, print_predictions
 
         setup_logging("WARNING", json_lines=False)
         logging.getLogger("twinrca").setLevel(logging.WARNING)
         console = Console(width=max(Console().width, 150))
         result = run_demo(out, cells=cells, days=days, faults=faults, seed=seed, say=console.print)
         print_incidents(console, result.incidents, result.labels)
+        print_predictions(console, result.predictions)
         s = result.summary
         console.print(
             f"\nplanted faults: {s['planted_faults']}  incidents: {s['incidents']}  "
             f"found as top cause: {s['faults_found_top1']}  in top 3: {s['faults_found_top3']}  "
+            f"predictions: {s['predictions']} ({s['predictions_came_true']} came true)  "
             f"webhooks delivered: {s['webhooks_received']}  ({s['wall_s']} s)"
         )
         console.print(

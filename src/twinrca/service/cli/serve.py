@@ -32,6 +32,16 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Static group membership id (KIP-345).")
         ] = None,
         interval: Annotated[float, typer.Option(help="Seconds between detection ticks.")] = 1.0,
+        predict: Annotated[
+            bool, typer.Option(help="Score fault risk each reporting period (LightGBM).")
+        ] = True,
+        predict_interval: Annotated[
+            float, typer.Option(help="Seconds between prediction ticks.")
+        ] = 5.0,
+        predict_threshold: Annotated[
+            float | None,
+            typer.Option(help="Warn at this calibrated risk (default: the model's threshold)."),
+        ] = None,
         lookback_hours: Annotated[
             float, typer.Option(help="Sliding detection window (data time).")
         ] = 6.0,
@@ -105,5 +115,8 @@ def register(app: typer.Typer) -> None:
             webhook_max_attempts=webhook_max_attempts,
             webhook_base_backoff_s=min(1.0, webhook_max_backoff),
             topology=topology,
+            predict=predict,
+            predict_interval_s=predict_interval,
+            predict_threshold=predict_threshold,
         )
         raise typer.Exit(Service(settings, options).run())

@@ -1,0 +1,161 @@
+"""Fault prediction in the service: the store's frames equal the training frames, the
+forecaster warns before planted service loss, resumes, and alerts once per prediction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twinrca.fmea.catalogue import load_catalogue
+from twinrca.ingest.files import ingest_files
+from twinrca.service.predictions import (
+    Forecaster,
+    PredictorConfig,
+    feature_alarms,
+    predictor_or_load,
+    wide_kpis,
+)
+from twinrca.service.twin_data import alarm_frame
+from twinrca.store import open_store
+from twinrca.twin_replay.demand import generate_demand
+from twinrca.twin_replay.generate import generate_scenario, kpi_rows, plant_faults
+from twinrca.twin_replay.network import generate_topology
+from twinrca.twin_replay.simulate import simulate
+
+CELLS, SEED = 40, 301
+
+
+@pytest.fixture(scope="module")
+def topology():
+    return generate_topology(CELLS, seed=3)
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory, topology):
+    """A scenario of an unseen seed on the topology, ingested through the file source."""
+    out = tmp_path_factory.mktemp("pred")
+    generate_scenario(out / "sc", topology=topology, days=2.0, faults=16, seed=SEED)
+    store = open_store("embedded", path=out / "s.duckdb", tenant="t")
+    store.migrate()
+    store.save_topology(topology)
+    ingest_files([out / "sc" / "streams"], store)
+    yield out, store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def predictor(tmp_path_factory: pytest.TempPathFactory, topology):
+    path = tmp_path_factory.mktemp("model") / "predictor.pkl"
+    return predictor_or_load(path, topology, load_catalogue(), PredictorConfig(days=4.0))
+
+
+def test_store_frames_equal_the_training_frames(ingested, topology) -> None:
+    """Training reads kpi_rows/alarm_frame of a twin run; serving reads the store after
+    ingesting the PM and alarm streams of the same run: the frames must agree."""
+    _, store = ingested
+    catalogue = load_catalogue()
+    # the calls generate_scenario makes, to hold the run itself
+    demand = generate_demand(topology, days=2.0, step_minutes=15, seed=SEED)
+    planted = plant_faults(
+        topology, catalogue, count=16, steps=demand.steps, step_minutes=15, seed=SEED
+    )
+    res = simulate(topology, demand, planted, scenarios=1, seed=SEED, catalogue=catalogue)
+
+    served = wide_kpis(store.read_kpis())
+    trained = wide_kpis(kpi_rows(res, topology))
+    assert list(served.columns) == list(trained.columns)
+    assert served[["time", "element"]].equals(trained[["time", "element"]])
+    kpis = [c for c in served.columns if c not in ("time", "element")]
+    np.testing.assert_allclose(
+        served[kpis].to_numpy(float), trained[kpis].to_numpy(float), atol=1e-6, equal_nan=True
+    )
+
+    key = ["time", "element", "alarm"]
+    got = feature_alarms(store.read_alarms()).sort_values(key, ignore_index=True)
+    want = feature_alarms(alarm_frame(res, topology, catalogue)).sort_values(key, ignore_index=True)
+    assert len(got) == len(want) > 0
+    pd.testing.assert_frame_equal(got[key], want[key], check_dtype=False)
+    both = got["clear"].notna() & want["clear"].notna()
+    assert (got["clear"].isna() == want["clear"].isna()).all()
+    assert (got.loc[both, "clear"] == want.loc[both, "clear"]).all()
+
+
+def test_forecaster_warns_ahead_resumes_and_alerts_once(ingested, topology, predictor) -> None:
+    out, store = ingested
+    # the model's own test on an unseen seed is recorded with it
+    assert 0.0 <= predictor.metrics["test_pr_auc"] <= 1.0
+    assert predictor.spec.alarm_types  # fixed to the training's alarm types
+    store.put_document(
+        "subscription",
+        "mda",
+        {
+            "subscription_id": "mda",
+            "url": "http://127.0.0.1:9/mda",
+            "format": "3gpp",
+            "events": ["prediction"],
+            "active": True,
+        },
+    )
+    forecaster = Forecaster(store, topology, predictor, backfill=None)
+    tick = forecaster.tick()
+    periods = store.read_kpis()["period_end"].nunique()
+    assert tick.scored_periods == periods  # a backlog is scored in one tick
+    docs = store.list_documents("prediction", limit=10_000)
+    assert len(docs) == len(tick.new_predictions) > 0
+    assert len({(d["element"], d["observed_at"], d["failure_mode"]) for d in docs}) == len(docs)
+    for d in docs:
+        assert d["mDAType"] == "FaultPrediction"
+        assert d["confidenceDegree"] >= predictor.model.threshold - 1e-4
+        assert d["status"] in ("open", "expired")
+
+    # some prediction came true: service loss started on the element (or a cell it
+    # feeds) inside its window (the model's label: (t + gap, t + gap + horizon])
+    from twinrca.predict.scenario import read_twin_scenario
+
+    events = read_twin_scenario(out / "sc").events
+    fed = {c: {c} | topology.ancestors(c) for c in events["element"]}
+    hits = 0
+    for d in docs:
+        lo, hi = pd.Timestamp(d["window_start"]), pd.Timestamp(d["window_end"])
+        assert lo == pd.Timestamp(d["observed_at"]) + pd.Timedelta(minutes=predictor.model.gap_min)
+        ahead = events[(events["start"] > lo) & (events["start"] <= hi)]
+        hits += any(d["element"] in fed[c] for c in ahead["element"])
+    assert hits > 0
+
+    # one 3GPP MDA report per new prediction in the outbox
+    msgs = store.outbox_claim(limit=10_000)
+    assert len(msgs) == len(docs)
+    assert {m.payload["body"]["mDAType"] for m in msgs} == {"FaultPrediction"}
+
+    # a restart resumes: nothing left to score, nothing stored twice
+    again = Forecaster(store, topology, predictor)
+    assert again.scored_until == forecaster.scored_until
+    assert again.tick().scored_periods == 0
+    assert len(store.list_documents("prediction", limit=10_000)) == len(docs)
+
+
+def test_cached_predictor_is_reused(tmp_path: Path, topology, predictor) -> None:
+    path = tmp_path / "p.pkl"
+    import pickle
+
+    from twinrca.service import predictions as mod
+
+    # a cache written for this set-up is read back as it was (no retraining)
+    cfg = PredictorConfig(days=4.0)
+    calls = []
+    orig = mod.train_predictor
+    mod.train_predictor = lambda *a, **k: calls.append(1) or predictor  # type: ignore[assignment]
+    try:
+        first = predictor_or_load(path, topology, load_catalogue(), cfg)
+        second = predictor_or_load(path, topology, load_catalogue(), cfg)
+    finally:
+        mod.train_predictor = orig  # type: ignore[assignment]
+    assert calls == [1]
+    assert second.metrics == first.metrics and second.spec == first.spec
+    x = np.zeros((1, len(first.model.feature_names)))
+    assert second.model.predict(x) == pytest.approx(first.model.predict(x))
+    with path.open("rb") as fh:
+        assert pickle.load(fh)[0]  # the key
