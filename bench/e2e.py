@@ -18,7 +18,12 @@ element and opened during the fault.
   handed to the Kafka producer to the incident's ``recommended`` entry in its history
   (faults in the paced part only);
 - ``webhooks_delivered`` / ``webhooks_lost`` / ``webhooks_duplicated``: per
-  (incident, event) the receiver got, against what the incident states require.
+  (incident, event) the receiver got, against what the incident states require;
+- ``predictions`` / ``predictions_came_true``: fault predictions the service stored
+  while the stream ran, and how many saw service loss start in their window on the
+  element or a cell it feeds (the model's target);
+- ``per_fault``: each planted fault's top cause before / after verification and its
+  recommended vs correct remediation.
 Prints one JSON object on stdout; progress on stderr.
 """
 
@@ -170,17 +175,29 @@ def score(labels, docs, published, history_of, live_from, rank) -> dict[str, Any
     m = match(labels, docs)
     ver = unver = first = base = remed = 0
     lat, lat_warm = [], 0
+    per_fault = []
     for i, lab in labels.iterrows():
         d = m.get(i)
         if d is None:
+            per_fault.append({"root": lab["root_element"], "mode": lab["mode_id"], "found": False})
             continue
         truth = (lab["root_element"], lab["mode_id"])
         top = lambda cs: (cs[0]["element"], cs[0]["failure_mode"]) if cs else None  # noqa: E731
         ver += top(d["candidates"]) == truth
         unver += top(d["unverified_candidates"]) == truth
         base += first_alarm_top1(d, rank) == truth
-        remed += (
-            bool(d["remediations"]) and d["remediations"][0]["action"] == lab["correct_remediation"]
+        action = d["remediations"][0]["action"] if d["remediations"] else None
+        remed += action == lab["correct_remediation"]
+        per_fault.append(
+            {
+                "root": lab["root_element"],
+                "mode": lab["mode_id"],
+                "found": True,
+                "top1_verified": list(top(d["candidates"]) or ()),
+                "top1_unverified": list(top(d["unverified_candidates"]) or ()),
+                "remediation": action,
+                "correct_remediation": lab["correct_remediation"],
+            }
         )
         hist = history_of(d["incident_id"])
         rec = next((v for v in hist if v["state"] in ("recommended", "resolved")), None)
@@ -208,6 +225,7 @@ def score(labels, docs, published, history_of, live_from, rank) -> dict[str, Any
         "latency_faults": len(lat),
         "latency_excluded_warmup_faults": lat_warm,
         "baseline": {"name": "first alarm", "ac_at_1": round(base / n, 4)},
+        "per_fault": per_fault,
     }
 
 
@@ -315,8 +333,15 @@ def main(argv: list[str] | None = None) -> int:
     def history_of(incident_id: str) -> list[dict]:
         return [v.doc for v in store.document_history("incident", incident_id)]
 
+    from twinrca.predict.scenario import read_twin_scenario
+    from twinrca.service.predictions import predictions_came_true
+
+    predictions = store.list_documents("prediction", limit=100_000)
+    came = predictions_came_true(predictions, read_twin_scenario(scenario).events, topology)
     out = {
         "incidents": len(docs),
+        "predictions": len(predictions),
+        "predictions_came_true": came,
         **score(labels, docs, published, history_of, live_from, rank),
         **webhooks(docs, receiver.got),
         "service_exit_code": rc,

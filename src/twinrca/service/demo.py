@@ -22,12 +22,18 @@ import pandas as pd
 
 from twinrca.fmea.catalogue import load_catalogue
 from twinrca.ingest.files import ingest_files
+from twinrca.predict.scenario import read_twin_scenario
 from twinrca.service.alerts import secrets_by_url
 from twinrca.service.auth import create_api_key
 from twinrca.service.fmea_feedback import rerate_from_service
 from twinrca.service.incidents import IncidentDoc
 from twinrca.service.pipeline import Pipeline, PipelineConfig
-from twinrca.service.predictions import Forecaster, PredictorConfig, predictor_or_load
+from twinrca.service.predictions import (
+    Forecaster,
+    PredictorConfig,
+    predictions_came_true,
+    predictor_or_load,
+)
 from twinrca.service.training import train_or_load
 from twinrca.service.webhooks.delivery import Deliverer
 from twinrca.store import open_store
@@ -202,7 +208,9 @@ def run_demo(
     forecaster = Forecaster(store, topology, trained, backfill=None, base_url=pipeline.base_url)
     tick = forecaster.tick(until=now.to_pydatetime())
     predictions = store.list_documents("prediction", limit=100_000)
-    came_true = _predictions_came_true(predictions, scenario_dir, topology)
+    came_true = predictions_came_true(
+        predictions, read_twin_scenario(scenario_dir).events, topology
+    )
     say(
         f"      {tick.scored_periods} reporting periods scored: {len(predictions)} fault "
         f"predictions (MDA reports), {came_true} followed by service loss in their window"
@@ -264,19 +272,3 @@ def _score(incidents: list[IncidentDoc], labels: pd.DataFrame) -> dict[str, int]
     top3 = {(c.element, c.failure_mode) for d in incidents for c in d.candidates[:3]}
     truth = list(zip(labels["root_element"], labels["mode_id"], strict=True))
     return {"top1": sum(t in top1 for t in truth), "top3": sum(t in top3 for t in truth)}
-
-
-def _predictions_came_true(docs: list[dict[str, Any]], scenario_dir: Path, topology) -> int:
-    """Predictions whose window saw service loss start on the element or a cell it feeds
-    (the model's own target, from the scenario's KPIs and labels)."""
-    from twinrca.predict.scenario import read_twin_scenario
-
-    events = read_twin_scenario(scenario_dir).events
-    n = 0
-    for d in docs:
-        lo, hi = pd.Timestamp(d["window_start"]), pd.Timestamp(d["window_end"])
-        ahead = events[(events["start"] > lo) & (events["start"] <= hi)]
-        n += any(
-            d["element"] == c or d["element"] in topology.ancestors(c) for c in ahead["element"]
-        )
-    return n

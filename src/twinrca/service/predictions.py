@@ -59,10 +59,10 @@ __all__ = [
     "TrainedPredictor",
     "feature_alarms",
     "prediction_alerts",
+    "predictions_came_true",
     "predictor_or_load",
     "train_predictor",
     "training_topology",
-    "warnings_summary",
     "wide_kpis",
 ]
 
@@ -601,9 +601,15 @@ class Forecaster:
                 del self._open[key]
 
 
-def warnings_summary(docs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Counts per failure mode of prediction documents (for reports)."""
-    modes: dict[str, int] = {}
+def predictions_came_true(
+    docs: Iterable[Mapping[str, Any]], events: pd.DataFrame, topology: Topology
+) -> int:
+    """How many predictions saw service loss (``events``: element, start) start on
+    their element or on a cell it feeds inside their window: the model's own target."""
+    starts = pd.to_datetime(events["start"], utc=True)
+    n = 0
     for d in docs:
-        modes[str(d["failure_mode"])] = modes.get(str(d["failure_mode"]), 0) + 1
-    return {"predictions": sum(modes.values()), "by_mode": dict(sorted(modes.items()))}
+        lo, hi = pd.Timestamp(d["window_start"]), pd.Timestamp(d["window_end"])
+        ahead = events["element"][(starts > lo) & (starts <= hi)]
+        n += any(d["element"] == c or d["element"] in topology.ancestors(c) for c in ahead)
+    return n

@@ -22,14 +22,24 @@ success over the horizon, relative to the no-fault run (1 = nothing lost), and
 **time to recover** is when the cause's fault instances end or are mitigated, and any
 reset outage is over (``inf`` when not within the horizon).
 
-Ranking rule: ``utility = loss_recovered - 0.05 * risk / 10 - 0.05 * cost / 10``, best
-first, ties by the median time to recover; ``loss_recovered = (E[service] -
-E[service | do nothing]) / max(1 - E[service | do nothing], 0.01)`` is the share of
-the service the fault would cost that the action saves (scale-free: a fault on a
-thousand cells and one on three rank their actions alike), risk and cost are the
-catalogue's 1..10 ratings (0 for doing nothing, whose utility is 0). Intervals are
-the 10th-90th percentiles over scenarios (the service interval is stretched to its
-mean when a rare failure pulls the mean out).
+Ranking rule: ``utility = loss_recovered + 0.25 * time_saved - 0.05 * risk / 10 -
+0.05 * cost / 10``, best first, ties by the median time to recover;
+``loss_recovered = (E[service] - E[service | do nothing]) / max(1 - E[service | do
+nothing], 0.01)`` is the share of the service the fault would cost that the action
+saves (scale-free: a fault on a thousand cells and one on three rank their actions
+alike); ``time_saved`` is the share of the horizon by which the action brings the
+median time to recover forward against doing nothing (a fault running to the horizon
+counts as the horizon): a NOC values ending a fault sooner even when the twin's
+service measure (traffic x accessibility x retainability) barely sees it, e.g. the
+latency of a congested link; risk and cost are the catalogue's 1..10 ratings (0 for
+doing nothing, whose utility is 0).
+
+A fault that does not clear by itself (``self_clearing`` false: a cut fibre, a jammer)
+stays in place under a mitigation, with its residual effect, for longer than any
+horizon can show: for those, the actions that end the fault (``effect: restore``) rank
+first and mitigations follow as interim measures to apply while the repair is under
+way. Intervals are the 10th-90th percentiles over scenarios (the service interval is
+stretched to its mean when a rare failure pulls the mean out).
 """
 
 from __future__ import annotations
@@ -57,6 +67,7 @@ log = logging.getLogger(__name__)
 DO_NOTHING = "DO-NOTHING"
 RISK_WEIGHT = 0.05
 COST_WEIGHT = 0.05
+TIME_WEIGHT = 0.25
 TIMING_SIGMA = 0.3
 _SERVICE_KPIS = [CELL_KPIS.index(k) for k in ("rrc_setup_sr", "erab_setup_sr", "ho_sr")]
 _THR = CELL_KPIS.index("dl_throughput_mbps")
@@ -348,28 +359,41 @@ def what_if(
         _outcome(a, element, service[list(b)], ttr[list(b)])
         for a, b in zip(layout.options, layout.blocks, strict=True)
     ]
-    return _rank(outcomes)
+    repairs = frozenset(a.id for a in layout.options if a is not None and a.effect == "restore")
+    return _rank(
+        outcomes,
+        horizon_min=float(horizon * step),
+        repairs_first=frozenset() if mode.self_clearing else repairs,
+    )
 
 
-def _rank(outcomes: list[RemediationOutcome]) -> list[RemediationOutcome]:
-    nothing = next(o.expected_service for o in outcomes if o.action_id == DO_NOTHING)
+def _rank(
+    outcomes: list[RemediationOutcome],
+    *,
+    horizon_min: float,
+    repairs_first: frozenset[str] = frozenset(),
+) -> list[RemediationOutcome]:
+    """Utility and order (module docstring); ``repairs_first``: action ids that end a
+    fault which would not end by itself, ranked ahead of the rest."""
+
+    def ttr(o: RemediationOutcome) -> float:
+        t = o.time_to_recover_min
+        return horizon_min if t is None else min(t, horizon_min)
+
+    ref = next(o for o in outcomes if o.action_id == DO_NOTHING)
     scored = []
     for o in outcomes:
-        gain = o.expected_service - nothing
-        saved = gain / max(1.0 - nothing, 0.01)
+        gain = o.expected_service - ref.expected_service
+        saved = gain / max(1.0 - ref.expected_service, 0.01)
+        sooner = (ttr(ref) - ttr(o)) / horizon_min if horizon_min > 0 else 0.0
         penalty = RISK_WEIGHT * o.risk / 10 + COST_WEIGHT * o.cost / 10
         scored.append(
             replace(
                 o,
                 gain_vs_nothing=round(gain, 4),
                 loss_recovered=round(saved, 4),
-                utility=round(saved - penalty, 4),
+                utility=round(saved + TIME_WEIGHT * sooner - penalty, 4),
             )
         )
-    scored.sort(
-        key=lambda o: (
-            -o.utility,
-            math.inf if o.time_to_recover_min is None else o.time_to_recover_min,
-        )
-    )
+    scored.sort(key=lambda o: (o.action_id not in repairs_first, -o.utility, ttr(o)))
     return [replace(o, rank=i + 1) for i, o in enumerate(scored)]

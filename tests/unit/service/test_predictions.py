@@ -9,12 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from twinrca.core.topology import ElementKind
 from twinrca.fmea.catalogue import load_catalogue
 from twinrca.ingest.files import ingest_files
 from twinrca.service.predictions import (
     Forecaster,
     PredictorConfig,
     feature_alarms,
+    predictions_came_true,
     predictor_or_load,
     wide_kpis,
 )
@@ -116,13 +118,11 @@ def test_forecaster_warns_ahead_resumes_and_alerts_once(ingested, topology, pred
     from twinrca.predict.scenario import read_twin_scenario
 
     events = read_twin_scenario(out / "sc").events
-    fed = {c: {c} | topology.ancestors(c) for c in events["element"]}
-    hits = 0
     for d in docs:
-        lo, hi = pd.Timestamp(d["window_start"]), pd.Timestamp(d["window_end"])
-        assert lo == pd.Timestamp(d["observed_at"]) + pd.Timedelta(minutes=predictor.model.gap_min)
-        ahead = events[(events["start"] > lo) & (events["start"] <= hi)]
-        hits += any(d["element"] in fed[c] for c in ahead["element"])
+        lo = pd.Timestamp(d["window_start"])
+        gap = pd.Timedelta(minutes=predictor.model.gap_min)
+        assert lo == pd.Timestamp(d["observed_at"]) + gap
+    hits = predictions_came_true(docs, events, topology)
     assert hits > 0
 
     # one 3GPP MDA report per new prediction in the outbox
@@ -159,3 +159,24 @@ def test_cached_predictor_is_reused(tmp_path: Path, topology, predictor) -> None
     assert second.model.predict(x) == pytest.approx(first.model.predict(x))
     with path.open("rb") as fh:
         assert pickle.load(fh)[0]  # the key
+
+
+def test_came_true_counts_the_element_and_the_cells_it_feeds(topology) -> None:
+    site = topology.ids(ElementKind.SITE)[0]
+    cell = sorted(c for c in topology.descendants(site) if c in topology.ids(ElementKind.CELL))[0]
+    other = next(c for c in topology.ids(ElementKind.CELL) if c not in topology.descendants(site))
+    t = pd.Timestamp("2024-06-03T10:00:00Z")
+    events = pd.DataFrame({"element": [cell], "start": [t]})
+
+    def doc(element: str, lo: str, hi: str) -> dict:
+        return {"element": element, "window_start": lo, "window_end": hi}
+
+    inside = ("2024-06-03T09:15:00+00:00", "2024-06-03T10:15:00+00:00")
+    assert predictions_came_true([doc(cell, *inside)], events, topology) == 1
+    assert predictions_came_true([doc(site, *inside)], events, topology) == 1  # feeds it
+    assert predictions_came_true([doc(other, *inside)], events, topology) == 0
+    # the window is (start, end]: a loss at its start was already under way
+    at_start = ("2024-06-03T10:00:00+00:00", "2024-06-03T11:00:00+00:00")
+    assert predictions_came_true([doc(cell, *at_start)], events, topology) == 0
+    before = ("2024-06-03T08:00:00+00:00", "2024-06-03T09:00:00+00:00")
+    assert predictions_came_true([doc(cell, *before)], events, topology) == 0
