@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -105,9 +106,46 @@ def _shift(a: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def _window_sum(x: np.ndarray, w: int) -> np.ndarray:
+    """Sum over the trailing ``w`` rows (fewer at the start), by cumulative sums (exact
+    for the integer event counts it is used on)."""
+    cs = np.cumsum(x, axis=0)
+    out = cs.copy()
+    out[w:] -= cs[:-w]
+    return out
+
+
 def _rolling(a: np.ndarray, w: int, how: str) -> np.ndarray:
-    roll = pd.DataFrame(a).rolling(w, min_periods=max(w // 2, 1))
-    return getattr(roll, how)().to_numpy()
+    """Trailing-window ``mean``, ``std`` (ddof 1) or ``sum`` over axis 0, NaN-aware, with
+    pandas' ``rolling(w, min_periods=max(w // 2, 1))`` semantics (``sum``: counts, NaN as
+    0, min_periods 1), vectorised over all columns at once (pandas loops over columns).
+    Mean and deviations are summed over the window's lags (two passes, no running sums
+    over the whole series: a row's value depends on its window only, to the last bit)."""
+    a = np.asarray(a, dtype=np.float64)
+    if how == "sum":
+        return _window_sum(np.nan_to_num(a), w)
+    if how not in ("mean", "std"):
+        raise ValueError(f"unknown rolling statistic {how!r}")
+    total = np.zeros_like(a)
+    count = np.zeros_like(a)
+    for k in range(w):
+        x = _shift(a, k)
+        ok = ~np.isnan(x)
+        total += np.where(ok, x, 0.0)
+        count += ok
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+        if how == "mean":
+            out = mean
+        else:
+            dev = np.zeros_like(a)
+            for k in range(w):
+                x = _shift(a, k)
+                dev += np.where(np.isnan(x), 0.0, (x - mean) ** 2)
+            out = np.sqrt(dev / (count - 1))
+            out[count < 2] = np.nan
+    out[count < max(w // 2, 1)] = np.nan
+    return out
 
 
 def _slope(a: np.ndarray, w: int) -> np.ndarray:
@@ -171,9 +209,7 @@ def _event_features(
         series[str(k)] = _pivot(ev[ev[kind_col].astype(str) == k], weight, grid, agg="sum")
     for k, arr in series.items():
         for w in spec.windows:
-            out[f"{prefix}__{k}__sum_{w}"] = (
-                pd.DataFrame(arr).rolling(w, min_periods=1).sum().to_numpy()
-            )
+            out[f"{prefix}__{k}__sum_{w}"] = _rolling(arr, w, "sum")
     return out
 
 
@@ -241,35 +277,48 @@ def _attribute_features(grid: Grid, topo: Topology) -> dict[str, np.ndarray]:
     return out
 
 
-def _neighbour_weights(grid: Grid, topo: Topology) -> dict[str, np.ndarray]:
+def _neighbour_weights(grid: Grid, topo: Topology) -> dict[str, Any]:
+    """0/1 link matrices (element x element, sparse CSR): neighbour cells, siblings
+    (other children of the same parents), parents."""
+    from scipy import sparse
+
     idx = {e: i for i, e in enumerate(grid.elements)}
     n = len(grid.elements)
-    mats = {"nbr": np.zeros((n, n)), "sib": np.zeros((n, n)), "parent": np.zeros((n, n))}
+    links: dict[str, set[tuple[int, int]]] = {"nbr": set(), "sib": set(), "parent": set()}
     for e, i in idx.items():
         if e not in topo:
             continue
         for nb in topo.neighbours(e):
             if nb in idx:
-                mats["nbr"][i, idx[nb]] = 1.0
+                links["nbr"].add((i, idx[nb]))
         for p in topo.parents(e):
             if p in idx:
-                mats["parent"][i, idx[p]] = 1.0
+                links["parent"].add((i, idx[p]))
             for s in topo.children(p):
                 if s != e and s in idx:
-                    mats["sib"][i, idx[s]] = 1.0
-    return mats
+                    links["sib"].add((i, idx[s]))
+    out = {}
+    for name, pairs in links.items():
+        rows, cols = (
+            (np.array(x, dtype=np.int64) for x in zip(*sorted(pairs), strict=True))
+            if (pairs)
+            else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        )
+        out[name] = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    return out
 
 
-def _aggregate(a: np.ndarray, m: np.ndarray, how: str) -> np.ndarray:
+def _aggregate(a: np.ndarray, m: Any, how: str) -> np.ndarray:
+    """Per element, the mean (or max) of ``a`` over the elements ``m`` links it to."""
     present = ~np.isnan(a)
     if how == "max":  # over the few linked elements of each row of m (parents: 1 or 2)
         out = np.full_like(a, -np.inf)
-        for i, j in zip(*np.nonzero(m), strict=True):
+        for i, j in zip(*m.nonzero(), strict=True):
             col = a[:, j]
             np.fmax(out[:, i], np.where(np.isnan(col), -np.inf, col), out=out[:, i])
         return np.where(np.isinf(out), np.nan, out)
-    s = np.nan_to_num(a) @ m.T
-    c = present.astype(float) @ m.T
+    s = (m @ np.nan_to_num(a).T).T  # a few links per row: sparse products
+    c = (m @ present.astype(float).T).T
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(c > 0, s / np.maximum(c, 1), np.nan)
 
@@ -321,7 +370,7 @@ def _topology_features(
     mats = _neighbour_weights(grid, topo)
     out: dict[str, np.ndarray] = {}
     for name, m in mats.items():
-        if not m.any():
+        if m.nnz == 0:
             continue
         for f in base:
             out[f"{name}__{f}"] = _aggregate(feats[f], m, "max" if name == "parent" else "mean")

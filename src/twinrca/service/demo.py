@@ -28,6 +28,7 @@ from twinrca.service.auth import create_api_key
 from twinrca.service.fmea_feedback import rerate_from_service
 from twinrca.service.incidents import IncidentDoc
 from twinrca.service.pipeline import Pipeline, PipelineConfig
+from twinrca.service.plugins import DIAGNOSERS, PREDICTORS, load_plugins
 from twinrca.service.predictions import (
     Forecaster,
     PredictorConfig,
@@ -196,6 +197,7 @@ def run_demo(
         catalogue,
         diagnoser,
         config=PipelineConfig(seed=seed),
+        plugins=load_plugins(DIAGNOSERS, topology=topology, catalogue=catalogue),
         base_url="http://127.0.0.1:8750",
     )
     # "now" is the middle of the last planted fault: the NOC looks while it is still on,
@@ -205,7 +207,14 @@ def run_demo(
         pd.Timestamp(last["start"]) + (pd.Timestamp(last["end"]) - pd.Timestamp(last["start"])) / 2
     )
     incidents = pipeline.run_window(None, now.to_pydatetime())
-    forecaster = Forecaster(store, topology, trained, backfill=None, base_url=pipeline.base_url)
+    forecaster = Forecaster(
+        store,
+        topology,
+        trained,
+        backfill=None,
+        base_url=pipeline.base_url,
+        plugins=load_plugins(PREDICTORS, topology=topology, catalogue=catalogue),
+    )
     tick = forecaster.tick(until=now.to_pydatetime())
     predictions = store.list_documents("prediction", limit=100_000)
     came_true = predictions_came_true(

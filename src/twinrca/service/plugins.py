@@ -11,9 +11,15 @@ A package declares, in its ``pyproject.toml``::
 A diagnoser is a class (or factory) called with ``topology=`` and ``catalogue=`` that
 has ``rank(evidence: IncidentEvidence) -> list[RootCauseCandidate]``; its candidates
 go through the same twin verification as the built-in ones (the service merges them,
-tagged with the plugin name as ``source``). A predictor has
-``predict(features: pandas.DataFrame) -> pandas.DataFrame`` returning ``element``,
-``failure_mode``, ``probability``, ``horizon_min``.
+tagged with the plugin name as ``source``). A predictor (called with
+``topology=`` and ``catalogue=``) has ``predict(features: pandas.DataFrame) ->
+pandas.DataFrame``: it gets the feature rows the built-in model scores (``time``,
+``element`` and the columns of :func:`twinrca.predict.features.build_features`) and
+returns ``element``, ``failure_mode``, ``probability``, ``horizon_min`` and ``time``
+(or one row per input row, in order); rows at or above its ``threshold`` attribute
+(default 0.5) become predictions with the plugin's name as ``source``, stored and
+alerted like the built-in ones. ``twinrca serve`` and ``twinrca demo`` load every
+installed plugin of both groups.
 """
 
 from __future__ import annotations

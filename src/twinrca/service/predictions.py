@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twinrca.core.errors import ConfigError
 from twinrca.core.records import PerceivedSeverity, dedup_key
 from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import ElementKind, Topology
@@ -43,6 +44,7 @@ from twinrca.predict.pipeline import Dataset, prepare, train_evaluate
 from twinrca.predict.risk import RISK_CONFIG, RiskModel
 from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, feeder_events, service_loss_events
 from twinrca.predict.scoring import FaultWarning, score_frame
+from twinrca.service.plugins import LoadedPlugin
 from twinrca.service.webhooks.delivery import outbox_payload
 from twinrca.service.webhooks.formats import (
     AlertEvent,
@@ -69,6 +71,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _STATE = "predict.scored_until"
+BUILTIN = "twinrca"  # the source of the built-in model's predictions
 ROW_KINDS = (ElementKind.CELL, ElementKind.SITE, ElementKind.TRANSPORT)
 
 
@@ -401,7 +404,9 @@ class Forecaster:
     are scored (None: everything stored; older warnings could no longer be acted on).
 
     ``regions`` (a callable, as the detector's) limits the scored elements to the regions
-    this instance owns; every element's data still feeds the features."""
+    this instance owns; every element's data still feeds the features. ``plugins``:
+    users' predictors (entry points ``twinrca.predictors``) scored on the same feature
+    rows; their predictions carry the plugin's name as ``source``."""
 
     def __init__(
         self,
@@ -415,6 +420,7 @@ class Forecaster:
         explain: int = 3,
         model_name: str = "fault-risk",
         backfill: timedelta | None = timedelta(hours=6),
+        plugins: Sequence[LoadedPlugin] = (),
     ) -> None:
         self.store = store
         self.topology = topology
@@ -437,8 +443,9 @@ class Forecaster:
         self._kpi_end: pd.Timestamp | None = None
         raw = store.get_state(_STATE)
         self._scored: pd.Timestamp | None = pd.Timestamp(raw.decode()) if raw else None
-        self._open: dict[tuple[str, str], dict[str, Any]] = {
-            (d["element"], d["failure_mode"]): d
+        self.plugins = list(plugins)
+        self._open: dict[tuple[str, str, str], dict[str, Any]] = {
+            (d.get("source", BUILTIN), d["element"], d["failure_mode"]): d
             for d in store.list_documents("prediction", where={"status": "open"}, limit=100_000)
         }
 
@@ -470,8 +477,14 @@ class Forecaster:
         )
         mine = self._scope()
         rows = feats[feats["time"].isin(done) & feats["element"].isin(mine)].reset_index(drop=True)
-        warnings = score_frame(self.model, rows, threshold=self.threshold, explain=self.explain)
-        new = self._record(sorted(warnings, key=lambda w: (w.start, w.element)), now or utcnow())
+        warnings = [
+            (BUILTIN, w)
+            for w in score_frame(self.model, rows, threshold=self.threshold, explain=self.explain)
+        ]
+        for plugin in self.plugins:
+            warnings += [(plugin.name, w) for w in self._plugin_warnings(plugin, rows)]
+        warnings.sort(key=lambda sw: (sw[1].start, sw[1].element, sw[0]))
+        new = self._record(warnings, now or utcnow())
         self._expire(done.max())
         self._scored = done.max()
         self.store.put_state(_STATE, self._scored.isoformat().encode())
@@ -530,11 +543,52 @@ class Forecaster:
         keep = set(regions)
         return [e for e in self._rows if self._region_of.get(e) in keep]
 
+    def _plugin_warnings(self, plugin: LoadedPlugin, rows: pd.DataFrame) -> list[FaultWarning]:
+        """A user's predictor on the same feature rows: ``predict(features)`` returns
+        ``element``, ``failure_mode``, ``probability``, ``horizon_min`` and ``time`` (or
+        one row per input row, in order); rows at or above its ``threshold`` attribute
+        (default 0.5) are warnings."""
+        if rows.empty:
+            return []
+        out = plugin.instance.predict(rows.copy())
+        need = {"element", "failure_mode", "probability", "horizon_min"}
+        if not isinstance(out, pd.DataFrame) or not need <= set(out.columns):
+            raise ConfigError(
+                f"predictor plugin {plugin.name!r} returned no frame with {sorted(need)}",
+                hint="see twinrca.service.plugins for the Predictor protocol",
+            )
+        if "time" not in out.columns:
+            if len(out) != len(rows):
+                raise ConfigError(
+                    f"predictor plugin {plugin.name!r}: no 'time' column and "
+                    f"{len(out)} rows for {len(rows)} inputs",
+                    hint="return one row per input row, or a 'time' column",
+                )
+            out = out.assign(time=rows["time"].to_numpy())
+        cut = float(getattr(plugin.instance, "threshold", 0.5))
+        gap = timedelta(minutes=self.model.gap_min)
+        warnings = []
+        for r in out[out["probability"].astype(float) >= cut].itertuples(index=False):
+            t = pd.Timestamp(r.time).to_pydatetime()
+            warnings.append(
+                FaultWarning(
+                    element=str(r.element),
+                    failure_mode=str(r.failure_mode),
+                    start=t + gap,
+                    end=t + gap + timedelta(minutes=float(r.horizon_min)),
+                    confidence=float(r.probability),
+                    horizon_min=float(r.horizon_min),
+                )
+            )
+        return warnings
+
     # ----------------------------------------------------------------- documents
-    def _record(self, warnings: Sequence[FaultWarning], now: datetime) -> list[dict[str, Any]]:
+    def _record(
+        self, warnings: Sequence[tuple[str, FaultWarning]], now: datetime
+    ) -> list[dict[str, Any]]:
         new = []
-        for w in warnings:
-            key = (w.element, w.failure_mode)
+        for source, w in warnings:
+            key = (source, w.element, w.failure_mode)
             observed = w.start - timedelta(minutes=self.model.gap_min)
             doc = self._open.get(key)
             if doc is not None and pd.Timestamp(doc["window_end"]) >= pd.Timestamp(observed):
@@ -551,15 +605,18 @@ class Forecaster:
                 self.store.put_document("prediction", doc["prediction_id"], doc)
                 self._open[key] = doc
                 continue
-            doc = self._new_doc(w, observed, now)
+            doc = self._new_doc(w, observed, now, source)
             alerts = prediction_alerts(self.store, doc, base_url=self.base_url)
             self.store.put_document("prediction", doc["prediction_id"], doc, outbox=alerts)
             self._open[key] = doc
             new.append(doc)
         return new
 
-    def _new_doc(self, w: FaultWarning, observed: datetime, now: datetime) -> dict[str, Any]:
+    def _new_doc(
+        self, w: FaultWarning, observed: datetime, now: datetime, source: str
+    ) -> dict[str, Any]:
         raw = f"{w.element}|{w.failure_mode}|{observed.isoformat()}"
+        raw += "" if source == BUILTIN else f"|{source}"
         pid = "pred-" + hashlib.sha256(raw.encode()).hexdigest()[:16]
         return {
             "prediction_id": pid,
@@ -584,10 +641,12 @@ class Forecaster:
             "window_start": w.start.isoformat(),
             "window_end": w.end.isoformat(),
             "warnings": 1,
-            "model": {
-                "name": self.model_name,
-                "metrics": {k: _num(v) for k, v in self.metrics.items()},
-            },
+            "source": source,
+            "model": (
+                {"name": self.model_name, "metrics": {k: _num(v) for k, v in self.metrics.items()}}
+                if source == BUILTIN
+                else {"name": source, "plugin": True}
+            ),
             "created_at": now.isoformat(),
             "updated_at": now.isoformat(),
             **w.to_mda(),

@@ -46,6 +46,7 @@ from twinrca.ingest.worker import IngestWorker, WorkerConfig
 from twinrca.service.detector import SlidingDetector, WindowConfig
 from twinrca.service.health import HealthServer, ServiceMetrics
 from twinrca.service.pipeline import PipelineConfig
+from twinrca.service.plugins import DIAGNOSERS, PREDICTORS, load_plugins
 from twinrca.service.predictions import Forecaster, PredictorConfig, predictor_or_load
 from twinrca.store.base import Store, open_store
 
@@ -77,7 +78,7 @@ class ServeOptions:
     topology: Path | None = None
     training_seeds: tuple[int, ...] = (101, 102, 103)
     predict: bool = True
-    predict_interval_s: float = 5.0
+    predict_interval_s: float = 30.0
     predict_threshold: float | None = None  # None: the model's own (chosen on a twin run)
     prediction: PredictorConfig = field(default_factory=PredictorConfig)
 
@@ -234,6 +235,7 @@ class Service:
             catalogue,
             diagnoser,
             config=self.options.pipeline,
+            plugins=load_plugins(DIAGNOSERS, topology=topology, catalogue=catalogue),
             base_url=f"http://{s.api_host}:{s.api_port}",
         )
 
@@ -243,7 +245,8 @@ class Service:
         digest = hashlib.sha256(repr(sorted(topology.feeds)).encode()).hexdigest()[:12]
         cache = Path(self.settings.data_dir) / "cache" / f"predictor-{digest}.pkl"
         t0 = time.perf_counter()
-        trained = predictor_or_load(cache, topology, load_catalogue(), self.options.prediction)
+        catalogue = load_catalogue()
+        trained = predictor_or_load(cache, topology, catalogue, self.options.prediction)
         log.info(
             "fault-risk model ready (%s) in %.1f s",
             cache,
@@ -258,6 +261,7 @@ class Service:
             regions=self._regions,
             base_url=f"http://{s.api_host}:{s.api_port}",
             threshold=self.options.predict_threshold,
+            plugins=load_plugins(PREDICTORS, topology=topology, catalogue=catalogue),
         )
 
     def _regions(self) -> set[str] | None:

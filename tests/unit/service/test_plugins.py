@@ -91,3 +91,22 @@ def test_plugin_candidates_reach_verification_ranking() -> None:
     assert abs(sum(c.probability for c in merged) - 1.0) < 1e-9
     assert merged[0].evidence["source"] == "mine"
     assert merge_sources(builtin, [], top=3) == builtin
+
+
+def test_a_real_entry_point_is_found(tmp_path, monkeypatch, world) -> None:
+    """An installed distribution declaring ``twinrca.diagnosers`` is loaded by name."""
+    import importlib
+
+    cat, topo, _, incidents = world
+    (tmp_path / "my_rca.py").write_text(
+        "from tests.unit.service.test_plugins import FirstAlarmDiagnoser as MyDiagnoser\n"
+    )
+    info = tmp_path / "my_rca-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-rca\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[twinrca.diagnosers]\nmy-rca = my_rca:MyDiagnoser\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    loaded = load_plugins(DIAGNOSERS, topology=topo, catalogue=cat)
+    assert [p.name for p in loaded] == ["my-rca"]
+    assert loaded[0].instance.rank(incidents[0].evidence)[0].evidence == {"rule": "first alarm"}

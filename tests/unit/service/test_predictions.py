@@ -180,3 +180,51 @@ def test_came_true_counts_the_element_and_the_cells_it_feeds(topology) -> None:
     assert predictions_came_true([doc(cell, *at_start)], events, topology) == 0
     before = ("2024-06-03T08:00:00+00:00", "2024-06-03T09:00:00+00:00")
     assert predictions_came_true([doc(cell, *before)], events, topology) == 0
+
+
+class BatteryWatch:
+    """A user's predictor plugin: a site whose battery is below 60 % will lose service."""
+
+    threshold = 0.5
+
+    def __init__(self, topology, catalogue) -> None:
+        self.sites = set(topology.ids(ElementKind.SITE))
+
+    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+        soc = features.get("battery_soc__last", pd.Series(np.nan, index=features.index))
+        low = features["element"].isin(self.sites) & (soc < 60.0)
+        return pd.DataFrame(
+            {
+                "element": features["element"],
+                "failure_mode": "FM-PWR-BATTERY",
+                "probability": low.astype(float),
+                "horizon_min": 120.0,
+            }
+        )
+
+
+def test_predictor_plugin_predictions_are_stored_with_their_source(
+    tmp_path: Path, topology, predictor
+) -> None:
+    from twinrca.service.plugins import PREDICTORS, load_plugins
+
+    store = open_store("embedded", path=tmp_path / "s.duckdb", tenant="t")
+    store.migrate()
+    generate_scenario(tmp_path / "sc", topology=topology, days=1.5, faults=12, seed=SEED)
+    ingest_files([tmp_path / "sc" / "streams"], store)
+    plugins = load_plugins(
+        PREDICTORS, extra={"battery-watch": BatteryWatch}, topology=topology, catalogue=None
+    )
+    Forecaster(store, topology, predictor, backfill=None, plugins=plugins).tick()
+    docs = store.list_documents("prediction", limit=10_000)
+    mine = [d for d in docs if d["source"] == "battery-watch"]
+    kpis = wide_kpis(store.read_kpis())
+    low = kpis[kpis["element"].isin(topology.ids(ElementKind.SITE)) & (kpis["battery_soc"] < 60)]
+    assert len(low) > 0  # the scenario drains a battery
+    assert {d["element"] for d in mine} == set(low["element"])
+    for d in mine:
+        assert d["failure_mode"] == "FM-PWR-BATTERY" and d["horizon_min"] == 120.0
+        assert d["model"] == {"name": "battery-watch", "plugin": True}
+        assert d["mDAType"] == "FaultPrediction"
+    assert all(d["source"] == "twinrca" for d in docs if d not in mine)
+    store.close()

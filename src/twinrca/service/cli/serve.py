@@ -36,8 +36,12 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option(help="Score fault risk each reporting period (LightGBM).")
         ] = True,
         predict_interval: Annotated[
-            float, typer.Option(help="Seconds between prediction ticks.")
-        ] = 5.0,
+            float,
+            typer.Option(
+                help="Seconds between prediction ticks (a tick scores every period "
+                "completed since the last one)."
+            ),
+        ] = 30.0,
         predict_threshold: Annotated[
             float | None,
             typer.Option(help="Warn at this calibrated risk (default: the model's threshold)."),
