@@ -229,13 +229,21 @@ def score(labels, docs, published, history_of, live_from, rank) -> dict[str, Any
     }
 
 
-def webhooks(docs: list[dict], got: list[tuple[float, dict]]) -> dict[str, int]:
-    expected = set()
+def expected_alerts(docs: list[dict]) -> set[tuple[str, str]]:
+    """What the service must send: a trigger once an incident is recommended, a resolve
+    when it is resolved (an incident whose alarms all cleared before it could be
+    recommended gets only the resolve)."""
+    out = set()
     for d in docs:
-        if d["state"] in ("recommended", "resolved"):
-            expected.add((d["incident_id"], "trigger"))
+        if any(h["state"] == "recommended" for h in d["history"]):
+            out.add((d["incident_id"], "trigger"))
         if d["state"] == "resolved":
-            expected.add((d["incident_id"], "resolve"))
+            out.add((d["incident_id"], "resolve"))
+    return out
+
+
+def webhooks(docs: list[dict], got: list[tuple[float, dict]]) -> dict[str, int]:
+    expected = expected_alerts(docs)
     seen = Counter((b["incident_id"], b["event"]) for _, b in got)
     return {
         "webhooks_expected": len(expected),
@@ -295,10 +303,6 @@ def main(argv: list[str] | None = None) -> int:
         wait_for(lambda: b"twinrca serve started" in log.read_bytes(), 3600, "start-up", proc, log)
         say(f"replaying: first day at full speed, then {args.speed:g}x")
 
-        def expected_alerts(docs: list[dict]) -> set[tuple[str, str]]:
-            exp = {(d["incident_id"], "trigger") for d in docs if d["state"] in TERMINAL}
-            return exp | {(d["incident_id"], "resolve") for d in docs if d["state"] == "resolved"}
-
         def settled() -> list[dict] | None:
             docs = store.list_documents("incident", limit=10_000)
             if not docs or any(d["state"] not in TERMINAL for d in docs):
@@ -340,6 +344,10 @@ def main(argv: list[str] | None = None) -> int:
     came = predictions_came_true(predictions, read_twin_scenario(scenario).events, topology)
     out = {
         "incidents": len(docs),
+        "incidents_resolved_before_recommendation": sum(
+            d["state"] == "resolved" and all(h["state"] != "recommended" for h in d["history"])
+            for d in docs
+        ),
         "predictions": len(predictions),
         "predictions_came_true": came,
         **score(labels, docs, published, history_of, live_from, rank),
