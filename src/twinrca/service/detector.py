@@ -53,6 +53,11 @@ class WindowConfig:
     min_baseline: timedelta = timedelta(hours=23)  # below this, fit on the window each run
     read_ahead: timedelta = timedelta(hours=2)  # newest KPIs read per tick (a backlog: more ticks)
     retry_s: float = 10.0  # re-run unfinished incidents this often (wall) without new data
+    # alarms wait for the KPIs of their time (verification needs them): alarms later than
+    # the newest KPIs + kpi_slack are held back, unless the KPIs have not moved for
+    # kpi_wait_s (wall: PM collection stalled or absent; then go on without them)
+    kpi_slack: timedelta = timedelta(minutes=30)
+    kpi_wait_s: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +101,9 @@ class SlidingDetector:
         self._scope: frozenset[str] | None = None
         self._kpis = pd.DataFrame()
         self._kpi_end: pd.Timestamp | None = None
+        self._kpi_seen: pd.Timestamp | None = None
+        self._kpi_moved = time.monotonic()  # the first KPIs are waited for from here
+        self._hold: pd.Timestamp | None = None
         self._alarm_end: pd.Timestamp | None = None
         self._resume_from: pd.Timestamp | None = None
         self._progress: pd.Timestamp | None = None
@@ -121,8 +129,13 @@ class SlidingDetector:
 
     @property
     def watermark(self) -> pd.Timestamp | None:
+        """Data time the detection has reached: the newest alarm or KPI, but no later
+        than the alarms held back for their KPIs."""
         ends = [t for t in (self._kpi_end, self._alarm_end) if t is not None]
-        return max(ends) if ends else None
+        mark = max(ends) if ends else None
+        if mark is not None and self._hold is not None:
+            mark = min(mark, self._hold)
+        return mark
 
     def tick(self) -> TickResult:
         t0 = time.perf_counter()
@@ -130,7 +143,11 @@ class SlidingDetector:
         if scope is not None and not scope:
             return TickResult(False, [], time.perf_counter() - t0, None, scope)
         self._refresh_kpis(scope)
+        if not self._update_hold():
+            return TickResult(False, [], time.perf_counter() - t0, None, scope)  # no PM yet
         alarms = self._read_alarms(scope)
+        if self._hold is not None and len(alarms):
+            alarms = alarms[pd.to_datetime(alarms["event_time"], utc=True) <= self._hold]
         signature = self._signature(alarms)
         retry = self._unfinished and time.monotonic() - self._last_run >= self.config.retry_s
         if alarms.empty or (signature == self._last_signature and not retry):
@@ -147,6 +164,20 @@ class SlidingDetector:
         self._resume_from = self._oldest_unfinished(docs)
         self._save_progress(scope)
         return TickResult(True, docs, time.perf_counter() - t0, self.watermark, scope)
+
+    def _update_hold(self) -> bool:
+        """Set how far alarms may be processed (``_hold``; None: all). False while no
+        KPI has arrived yet and the wait for them is not over."""
+        now = time.monotonic()
+        if self._kpi_end != self._kpi_seen:
+            self._kpi_seen, self._kpi_moved = self._kpi_end, now
+        if now - self._kpi_moved >= self.config.kpi_wait_s:
+            self._hold = None  # the PM stream is stalled or absent: do not wait for it
+            return True
+        if self._kpi_end is None:
+            return False
+        self._hold = self._kpi_end + self.config.kpi_slack
+        return True
 
     def _oldest_unfinished(self, docs: list[IncidentDoc]) -> pd.Timestamp | None:
         """An hour before the oldest unfinished incident within ``history`` of the data."""
@@ -209,9 +240,17 @@ class SlidingDetector:
                 new = self.store.read_kpis()  # a replayed recording: data time is not now
         else:
             # a bounded range: the servers exclude chunks (an open end scans far more)
-            new = self.store.read_kpis(
-                self._kpi_end - self.config.late_slack, self._kpi_end + self.config.read_ahead
-            )
+            ahead = self._kpi_end + self.config.read_ahead
+            new = self.store.read_kpis(self._kpi_end - self.config.late_slack, ahead)
+            if new.empty or pd.to_datetime(new["period_end"], utc=True).max() <= self._kpi_end:
+                # nothing newer within read_ahead: a gap in the PM data; look past it
+                # (bounded: live data is never later than now)
+                later = self.store.read_kpis(ahead, max(utcnow(), ahead) + timedelta(days=1))
+                if len(later):
+                    first = pd.to_datetime(later["period_end"], utc=True).min()
+                    t = pd.to_datetime(later["period_end"], utc=True)
+                    later = later[(t < first + self.config.read_ahead).to_numpy()]
+                    new = pd.concat([new, later], ignore_index=True) if len(new) else later
         new = self._mine(new, scope)
         if new.empty:
             return

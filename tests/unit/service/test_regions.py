@@ -9,7 +9,7 @@ import pandas as pd
 from kafka.partitioner.default import murmur2
 
 from twinrca.ingest.keyed import element_of, partition_for, regions_of_partitions
-from twinrca.service.detector import SlidingDetector
+from twinrca.service.detector import SlidingDetector, WindowConfig
 from twinrca.store import open_store
 from twinrca.store.base import WriteBatch
 
@@ -37,9 +37,11 @@ def test_element_of_each_kind() -> None:
 class _Capture:
     def __init__(self) -> None:
         self.objects: set[str] = set()
+        self.seen: list[set[str]] = []
 
     def run_frames(self, alarms: pd.DataFrame, kpis: pd.DataFrame, **_: object) -> list:
         self.objects |= set(alarms["managed_object"])
+        self.seen.append(set(alarms["alarm_id"]))
         return []
 
 
@@ -65,11 +67,76 @@ def test_detector_diagnoses_only_its_regions_and_keeps_their_progress() -> None:
     )
     store.write_batch(WriteBatch(alarms=alarms))
     pipeline = _Capture()
-    det = SlidingDetector(store, pipeline, topology, regions=lambda: {"r1"})  # type: ignore[arg-type]
+    no_pm = WindowConfig(kpi_wait_s=0.0)  # an alarms-only store: do not wait for KPIs
+    det = SlidingDetector(store, pipeline, topology, no_pm, regions=lambda: {"r1"})  # type: ignore[arg-type]
     result = det.tick()
     assert result.ran and result.regions == frozenset({"r1"})
     assert pipeline.objects == {"cell:b"}
     assert store.get_state("serve.progress.r1") is not None
     assert store.get_state("serve.progress.r0") is None
     assert not det.tick().ran  # nothing new: the pipeline is not run again
+    store.close()
+
+
+def _alarm(alarm_id: str, element: str, at: pd.Timestamp) -> dict:
+    return {
+        "alarm_id": alarm_id,
+        "notification_id": 1,
+        "managed_object": element,
+        "event_time": at,
+        "alarm_type": "EQUIPMENT_ALARM",
+        "probable_cause": "transmitterFailure",
+        "specific_problem": "x",
+        "perceived_severity": "MAJOR",
+        "state": "raised",
+        "additional_text": "",
+    }
+
+
+def _kpi(element: str, at: pd.Timestamp) -> dict:
+    return {
+        "managed_object": element,
+        "measurement": "availability",
+        "value": 100.0,
+        "period_end": at,
+        "granularity_s": 900,
+        "suspect": False,
+    }
+
+
+def test_alarms_wait_for_the_kpis_of_their_time_unless_the_kpis_stall() -> None:
+    """A backlog where alarms run ahead of the PM data: an incident must not be diagnosed
+    (and, its alarms cleared, resolved) before the KPIs its verification needs are in."""
+    import time
+
+    topology = [SimpleNamespace(element_id="cell:a", region="r0")]
+    store = open_store("embedded", tenant="t")
+    store.migrate()
+    t = pd.Timestamp("2024-06-03T12:00:00Z")
+    store.write_batch(
+        WriteBatch(
+            alarms=pd.DataFrame(
+                [_alarm("early", "cell:a", t), _alarm("late", "cell:a", t + pd.Timedelta(hours=3))]
+            )
+        )
+    )
+    pipeline = _Capture()
+    cfg = WindowConfig(kpi_wait_s=0.5, kpi_slack=pd.Timedelta(minutes=30))
+    det = SlidingDetector(store, pipeline, topology, cfg)  # type: ignore[arg-type]
+    assert not det.tick().ran  # no PM yet: wait
+    store.write_batch(WriteBatch(kpis=pd.DataFrame([_kpi("cell:a", t)])))
+    det.tick()
+    assert pipeline.seen == [{"early"}]  # the late alarm is beyond KPIs + slack
+    store.write_batch(WriteBatch(kpis=pd.DataFrame([_kpi("cell:a", t + pd.Timedelta(hours=3))])))
+    det.tick()
+    assert pipeline.seen[-1] == {"early", "late"}
+    # the PM stream stalls: after kpi_wait_s, alarms go on without their KPIs
+    store.write_batch(
+        WriteBatch(alarms=pd.DataFrame([_alarm("later", "cell:a", t + pd.Timedelta(hours=8))]))
+    )
+    det.tick()
+    assert "later" not in pipeline.seen[-1]
+    time.sleep(0.6)
+    det.tick()
+    assert "later" in pipeline.seen[-1]
     store.close()
