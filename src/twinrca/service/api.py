@@ -253,8 +253,20 @@ def create_app(ctx: ApiContext) -> FastAPI:
 
     # --- predictions, FMEA, topology ---------------------------------------------------
     @app.get("/v1/predictions", tags=["predictions"])
-    def predictions(store: StoreDep, limit: int = 200) -> list[dict[str, Any]]:
-        return store.list_documents("prediction", limit=max(1, min(limit, 5000)))
+    def predictions(
+        store: StoreDep, limit: int = 200, status: Literal["open", "expired"] | None = None
+    ) -> list[dict[str, Any]]:
+        """Fault predictions (TS 28.104 MDA report fields plus element, failure mode,
+        window, probability, explanation, source), newest first."""
+        where = {"status": status} if status else None
+        return store.list_documents("prediction", where=where, limit=max(1, min(limit, 5000)))
+
+    @app.get("/v1/predictions/{prediction_id}", tags=["predictions"])
+    def prediction(prediction_id: str, store: StoreDep) -> dict[str, Any]:
+        doc = store.get_document("prediction", prediction_id)
+        if doc is None:
+            raise NotFound(f"no prediction {prediction_id!r}")
+        return doc
 
     @app.get("/v1/fmea", tags=["fmea"])
     def fmea(store: StoreDep) -> list[dict[str, Any]]:

@@ -56,6 +56,18 @@ def world(tmp_path):
         ],
     )
     save_incident(store_for("acme"), inc)
+    store_for("acme").put_document(
+        "prediction",
+        "pred-1",
+        {
+            "prediction_id": "pred-1",
+            "status": "open",
+            "element": "site:1",
+            "failure_mode": "FM-PWR-BATTERY",
+            "probability": 0.8,
+            "mDAType": "FaultPrediction",
+        },
+    )
     app = create_app(
         ApiContext(
             store_for=store_for,
@@ -78,7 +90,21 @@ INCIDENT_ROUTES = [
     ("get", "/v1/incidents/inc-1/recommendations"),
     ("post", "/v1/incidents/inc-1/acknowledge"),
     ("post", "/v1/incidents/inc-1/resolve"),
+    ("get", "/v1/predictions/pred-1"),
 ]
+
+
+def test_predictions_by_id_and_status(world) -> None:
+    client, keys, _ = world
+    h = {"X-API-Key": keys["acme"]}
+    assert client.get("/v1/predictions/pred-1", headers=h).json()["mDAType"] == "FaultPrediction"
+    assert [
+        p["prediction_id"] for p in client.get("/v1/predictions?status=open", headers=h).json()
+    ] == ["pred-1"]
+    assert client.get("/v1/predictions?status=expired", headers=h).json() == []
+    assert client.get("/v1/predictions/nope", headers=h).status_code == 404
+    other = {"X-API-Key": keys["globex"]}
+    assert client.get("/v1/predictions", headers=other).json() == []
 
 
 def test_owner_reads_its_incident(world) -> None:
