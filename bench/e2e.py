@@ -96,11 +96,14 @@ def create_topics(bootstrap: str, prefix: str, partitions: int) -> None:
     admin.close()
 
 
-def start_service(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_service(
+    env: dict[str, str], log: Path, predict: bool, predict_interval: float
+) -> subprocess.Popen[bytes]:
     args = [
         sys.executable, "-c", "from twinrca.service.cli import main; main()", "serve",
         "--no-api", "--health-port=0", "--interval=0.25", "--kinds=kpi,alarms,logs",
         "--webhook-max-backoff=2", "--webhook-max-attempts=1000",
+        "--predict" if predict else "--no-predict", f"--predict-interval={predict_interval}",
     ]  # fmt: skip
     fh = log.open("ab")
     return subprocess.Popen(args, env=env, stdout=fh, stderr=fh)
@@ -261,6 +264,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="1.5 days, 8 faults (else 2 days, 16)")
     ap.add_argument("--cells", type=int, default=1000)
     ap.add_argument("--speed", type=float, default=720.0, help="paced replay speed (x real time)")
+    ap.add_argument(
+        "--no-predict", dest="predict", action="store_false", help="serve without predictions"
+    )
+    ap.add_argument(
+        "--predict-interval",
+        type=float,
+        default=30.0,
+        help="serve's prediction tick (wall s); at --speed 720 one tick spans 6 h of data",
+    )
     args = ap.parse_args(argv)
     days, faults = (1.5, 8) if args.quick else (2.0, 16)
     t_start = time.perf_counter()
@@ -298,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     }  # fmt: skip
     log = work / "serve.log"
     say(f"service starting (log {log}; the first run trains the diagnoser, cached after)")
-    proc = start_service(env, log)
+    proc = start_service(env, log, args.predict, args.predict_interval)
     try:
         wait_for(lambda: b"twinrca serve started" in log.read_bytes(), 3600, "start-up", proc, log)
         say(f"replaying: first day at full speed, then {args.speed:g}x")
@@ -356,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         "cells": args.cells,
         "days": days,
         "speed": args.speed,
+        "predict": args.predict,
+        "predict_interval_s": args.predict_interval,
         "warmup_days_full_speed": 1.0,
         "seed": SEED,
         "quick": args.quick,
