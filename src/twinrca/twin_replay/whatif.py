@@ -27,12 +27,15 @@ Ranking rule: ``utility = loss_recovered + 0.25 * time_saved - 0.05 * risk / 10 
 ``loss_recovered = (E[service] - E[service | do nothing]) / max(1 - E[service | do
 nothing], 0.01)`` is the share of the service the fault would cost that the action
 saves (scale-free: a fault on a thousand cells and one on three rank their actions
-alike); ``time_saved`` is the share of the horizon by which the action brings the
-median time to recover forward against doing nothing (a fault running to the horizon
-counts as the horizon): a NOC values ending a fault sooner even when the twin's
-service measure (traffic x accessibility x retainability) barely sees it, e.g. the
-latency of a congested link; risk and cost are the catalogue's 1..10 ratings (0 for
-doing nothing, whose utility is 0).
+alike), counted as 0 when the paired difference to doing nothing (common random
+numbers) is within two standard errors of zero; ``time_saved`` is the share of the
+horizon by which the action cuts the fault's exposure against doing nothing: the
+median time to recover (a fault running to the horizon counts as the horizon), plus,
+for a mitigation, its ``residual`` share of the time the fault would still run. A NOC
+values ending a fault sooner even when the twin's service measure (traffic x
+accessibility x retainability) barely sees it, e.g. the latency of a congested link;
+risk and cost are the catalogue's 1..10 ratings (0 for doing nothing, whose utility
+is 0).
 
 A fault that does not clear by itself (``self_clearing`` false: a cut fibre, a jammer)
 stays in place under a mitigation, with its residual effect, for longer than any
@@ -359,12 +362,30 @@ def what_if(
         _outcome(a, element, service[list(b)], ttr[list(b)])
         for a, b in zip(layout.options, layout.blocks, strict=True)
     ]
+    # common random numbers: scenario j of every block shares the fault's draws, so the
+    # paired differences to doing nothing tell a real service gain from Monte Carlo noise
+    ref = service[list(layout.blocks[0])]
+    noise = {
+        o.action_id: _within_noise(service[list(b)] - ref)
+        for o, b in zip(outcomes, layout.blocks, strict=True)
+    }
+    mitigations = [a for a in layout.options if a is not None and a.effect != "restore"]
     repairs = frozenset(a.id for a in layout.options if a is not None and a.effect == "restore")
     return _rank(
         outcomes,
         horizon_min=float(horizon * step),
         repairs_first=frozenset() if mode.self_clearing else repairs,
+        residual={a.id: a.residual for a in mitigations},
+        noise=noise,
     )
+
+
+def _within_noise(diff: np.ndarray) -> bool:
+    """A mean paired difference within two standard errors of zero."""
+    if len(diff) < 2:
+        return False
+    se = float(np.std(diff, ddof=1)) / math.sqrt(len(diff))
+    return abs(float(np.mean(diff))) <= 2.0 * se
 
 
 def _rank(
@@ -372,20 +393,31 @@ def _rank(
     *,
     horizon_min: float,
     repairs_first: frozenset[str] = frozenset(),
+    residual: dict[str, float] | None = None,
+    noise: dict[str, bool] | None = None,
 ) -> list[RemediationOutcome]:
-    """Utility and order (module docstring); ``repairs_first``: action ids that end a
-    fault which would not end by itself, ranked ahead of the rest."""
+    """Utility and order (module docstring). ``repairs_first``: action ids that end a
+    fault which would not end by itself, ranked ahead of the rest; ``residual``: the
+    share of the fault a mitigation leaves; ``noise``: actions whose service gain is
+    within the Monte Carlo noise (counted as no gain)."""
+    residual, noise = residual or {}, noise or {}
 
     def ttr(o: RemediationOutcome) -> float:
         t = o.time_to_recover_min
         return horizon_min if t is None else min(t, horizon_min)
 
     ref = next(o for o in outcomes if o.action_id == DO_NOTHING)
+
+    def exposure(o: RemediationOutcome) -> float:
+        """Fault-minutes left: a mitigation leaves its residual until the fault ends."""
+        t, r = ttr(o), residual.get(o.action_id, 0.0)
+        return t + r * max(ttr(ref) - t, 0.0)
+
     scored = []
     for o in outcomes:
         gain = o.expected_service - ref.expected_service
-        saved = gain / max(1.0 - ref.expected_service, 0.01)
-        sooner = (ttr(ref) - ttr(o)) / horizon_min if horizon_min > 0 else 0.0
+        saved = 0.0 if noise.get(o.action_id) else gain / max(1.0 - ref.expected_service, 0.01)
+        sooner = (exposure(ref) - exposure(o)) / horizon_min if horizon_min > 0 else 0.0
         penalty = RISK_WEIGHT * o.risk / 10 + COST_WEIGHT * o.cost / 10
         scored.append(
             replace(
