@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -173,6 +173,7 @@ class IngestWorker:
                 bootstrap=c.bootstrap,
                 hint="check TWINRCA_KAFKA__BOOTSTRAP (host:port) and that the broker runs",
             ) from exc
+        _await_topics(consumer, list(c.topics), wait_s=20.0)
         consumer.subscribe(list(c.topics), listener=_Listener(self))
         return consumer, producer
 
@@ -390,3 +391,16 @@ class _Listener(ConsumerRebalanceListener):
 
     def on_partitions_lost(self, lost: list[Any]) -> None:
         self.worker.on_revoked(list(lost), wait=False)
+
+
+def _await_topics(consumer: Any, topics: Sequence[str], *, wait_s: float) -> None:
+    """Wait (bounded) until the broker reports partitions for every topic: a group
+    joined while a just-created topic has no metadata yet is assigned nothing for it
+    (seen with kafka-python 3.0 when topics are created right before the service)."""
+    deadline = time.monotonic() + wait_s
+    missing = [t for t in topics if not consumer.partitions_for_topic(t)]
+    while missing and time.monotonic() < deadline:
+        time.sleep(0.25)
+        missing = [t for t in missing if not consumer.partitions_for_topic(t)]
+    if missing:
+        log.warning("topics without partitions (not created yet?): %s", ", ".join(missing))
