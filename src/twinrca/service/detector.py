@@ -51,7 +51,9 @@ class WindowConfig:
     late_slack: timedelta = timedelta(minutes=30)  # re-read this much for late KPI rows
     refit_every: timedelta = timedelta(hours=6)  # baseline refit period (data time)
     min_baseline: timedelta = timedelta(hours=23)  # below this, fit on the window each run
-    read_ahead: timedelta = timedelta(hours=2)  # newest KPIs read per tick (a backlog: more ticks)
+    # newest KPIs read per tick beyond the last ones (a backlog: more ticks), and at least
+    # up to the newest alarm + kpi_slack (held alarms must not wait for many ticks)
+    read_ahead: timedelta = timedelta(hours=2)
     retry_s: float = 10.0  # re-run unfinished incidents this often (wall) without new data
     # alarms wait for the KPIs of their time (verification needs them): alarms later than
     # the newest KPIs + kpi_slack are held back, unless the KPIs have not moved for
@@ -241,6 +243,8 @@ class SlidingDetector:
         else:
             # a bounded range: the servers exclude chunks (an open end scans far more)
             ahead = self._kpi_end + self.config.read_ahead
+            if self._alarm_end is not None:  # alarms wait for these KPIs: catch up at once
+                ahead = max(ahead, self._alarm_end + self.config.kpi_slack)
             new = self.store.read_kpis(self._kpi_end - self.config.late_slack, ahead)
             if new.empty or pd.to_datetime(new["period_end"], utc=True).max() <= self._kpi_end:
                 # nothing newer within read_ahead: a gap in the PM data; look past it
