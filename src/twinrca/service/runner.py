@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import signal
 import threading
 import time
@@ -388,6 +389,7 @@ class Service:
 
     def _predict_loop(self) -> None:
         assert self.forecaster is not None
+        _lower_priority()  # scoring is batch work: detection and delivery come first
         while not self._stop.is_set():
             try:
                 r = self.forecaster.tick()
@@ -477,3 +479,12 @@ class Service:
         if self._stop.is_set():
             return
         self._api_server.run()  # not the main thread: uvicorn leaves the signals to us
+
+
+def _lower_priority(niceness: int = 10) -> None:
+    """Lower the OS scheduling priority of the calling thread only (Linux: a thread is
+    a task with its own nice value); a no-op where that is not possible."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except (AttributeError, OSError) as exc:
+        log.debug("cannot lower the thread's priority: %s", exc)
