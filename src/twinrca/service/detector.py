@@ -283,11 +283,16 @@ class SlidingDetector:
 
     def _window_start(self) -> pd.Timestamp | None:
         """``lookback`` before the older of the newest data and the progress made,
-        and no later than the oldest unfinished incident after a restart."""
+        and no later than the oldest unfinished incident after a restart. With no
+        progress stored yet (a first start on a backlog), ``history`` before the newest
+        data: everything the store already holds is examined once."""
         mark = self.watermark
         if mark is None:
             return None
-        start = min(mark, self._progress or mark) - self.config.lookback
+        if self._progress is None:
+            start = mark - self.config.history
+        else:
+            start = min(mark, self._progress) - self.config.lookback
         if self._resume_from is not None:
             start = min(start, self._resume_from)
         return start

@@ -140,3 +140,24 @@ def test_alarms_wait_for_the_kpis_of_their_time_unless_the_kpis_stall() -> None:
     det.tick()
     assert "later" in pipeline.seen[-1]
     store.close()
+
+
+def test_a_first_start_examines_the_backlog_not_only_the_last_lookback() -> None:
+    """No progress stored yet and a day of data already in the store: the first window
+    reaches back ``history``, so the morning's incident is not skipped."""
+    topology = [SimpleNamespace(element_id="cell:a", region="r0")]
+    store = open_store("embedded", tenant="t")
+    store.migrate()
+    t = pd.Timestamp("2024-06-03T01:00:00Z")
+    late = t + pd.Timedelta(hours=20)
+    store.write_batch(
+        WriteBatch(
+            alarms=pd.DataFrame([_alarm("morning", "cell:a", t), _alarm("night", "cell:a", late)]),
+            kpis=pd.DataFrame([_kpi("cell:a", t), _kpi("cell:a", late)]),
+        )
+    )
+    pipeline = _Capture()
+    det = SlidingDetector(store, pipeline, topology, WindowConfig())  # type: ignore[arg-type]
+    assert det.tick().ran
+    assert pipeline.seen[-1] == {"morning", "night"}
+    store.close()
