@@ -1,6 +1,6 @@
 """Root-cause ranking on twin scenarios from seeds development never used.
 
-    python -m bench.rca --json [--quick]
+    python -m bench.rca --json [--quick] [--cells N] [--alarm-loss F] [--calibrate]
 
 Trains the Bayesian diagnoser on twin runs with training seeds (1..), then scores
 incidents of runs with test seeds (70001..) on a 1,000-cell network: planted faults of
@@ -9,6 +9,15 @@ alarms). A case is a planted fault; it counts as found at rank k when the true
 (root element, failure mode) is among the top k candidates of the incident that
 holds its alarms. Baseline in the same run: the first alarm's element, with the
 failure mode whose root alarm has that alarm's signature ("first alarm").
+
+``verified``: the top 3 replayed on the twin and re-ranked as the service does
+(weight 0.5, rerank's default temperature; ``--calibrate`` refits the temperature on
+held-out training-range runs 4..12 first). ``misses`` (unverified and verified): the
+cases not found at rank 1 by kind (``unmatched``: no incident holds the fault's
+alarms; ``wrong_mode``: top 1 on the true element; ``wrong_element``) and, of the
+matched ones, where the truth is (``truth_in_top3``: what verification could fix).
+``--alarm-loss`` sets the EMS's alarm loss of the TEST runs only: the diagnoser and
+the calibration keep the default, as a deployment does not know its EMS drops more.
 Prints one JSON object.
 """
 
@@ -30,11 +39,17 @@ from twinrca.service.training import labelled_run, twin_run
 from twinrca.service.twin_data import AlarmNoise
 from twinrca.twin_replay.network import generate_topology
 from twinrca.twin_replay.observe import Observation
-from twinrca.twin_replay.verify import rerank, verify_candidates
+from twinrca.twin_replay.verify import (
+    RERANK_TEMPERATURE,
+    fit_temperature,
+    rerank,
+    verify_candidates,
+)
 
 TRAIN_SEEDS = (1, 2, 3)
 TEST_SEED_BASE = 70001
 VERIFY_WEIGHT = 0.5  # the service's default (PipelineConfig.verify_weight)
+CALIBRATION_SEEDS = tuple(range(4, 13))  # held-out training-range runs (--calibrate)
 
 
 def scenario(seed: int, topo, cat: Catalogue, *, days: float, faults: int):
@@ -67,10 +82,9 @@ def first_alarm_baseline(cat: Catalogue, topo):
     return rank
 
 
-def verified(topo, cat: Catalogue, tw, inc, ranked, seed: int):
-    """The top 3 replayed on the twin (observation: the run's alarms and KPIs around the
-    incident) and re-ranked, as the service does."""
-    top = [c for c in ranked[:3]]
+def verify_top(topo, cat: Catalogue, tw, inc, top, seed: int):
+    """The candidates replayed on the twin, with the observation the service builds: the
+    run's alarms and KPIs around the incident."""
     lo = pd.Timestamp(inc.group.start) - pd.Timedelta(hours=2)
     hi = pd.Timestamp(inc.group.end) + pd.Timedelta(hours=4)
     t = pd.to_datetime(tw.alarms["event_time"], utc=True)
@@ -85,10 +99,42 @@ def verified(topo, cat: Catalogue, tw, inc, ranked, seed: int):
     start = pd.Timestamp(tw.demand.start)
     a = int(np.clip((lo - start) // step, 0, tw.demand.steps - 1))
     b = int(np.clip((hi - start) // step + 1, a + 1, tw.demand.steps))
-    ver = verify_candidates(
+    return verify_candidates(
         topo, obs, top, demand=tw.demand, window=(a, b), scenarios=16, seed=seed, catalogue=cat
     )
-    return rerank(top, ver, weight=VERIFY_WEIGHT) + list(ranked[3:]), ver
+
+
+def verified(topo, cat: Catalogue, tw, inc, ranked, seed: int, temperature: float):
+    """The top 3 replayed on the twin and re-ranked, as the service does."""
+    top = list(ranked[:3])
+    ver = verify_top(topo, cat, tw, inc, top, seed)
+    checked = rerank(top, ver, weight=VERIFY_WEIGHT, temperature=temperature)
+    return checked + list(ranked[3:]), ver
+
+
+def calibrate(topo, cat: Catalogue, diag, *, days: float, faults: int) -> dict:
+    """Fit rerank's temperature (at the service's weight) on held-out training-range runs
+    with the default EMS noise, by the log loss of the true candidate among the top 3."""
+    cases = []
+    for seed in CALIBRATION_SEEDS:
+        tw = twin_run(seed, topo, cat, days=days, faults=faults)
+        for li, ii in tw.match.items():
+            lab, inc = tw.labels.iloc[li], tw.incidents[ii]
+            top = diag.rank(inc.evidence, top=3)
+            ver = verify_top(topo, cat, tw, inc, top, seed)
+            cases.append((top, ver, (lab.root_element, lab.mode_id)))
+        print(f"calibration seed {seed}: {len(tw.match)} incidents verified", file=sys.stderr)
+    temperature, loss = fit_temperature(cases, VERIFY_WEIGHT)
+    _, default_loss = fit_temperature(cases, VERIFY_WEIGHT, grid=[RERANK_TEMPERATURE])
+    _, diag_loss = fit_temperature(cases, 0.0, grid=[1.0])
+    return {
+        "seeds": list(CALIBRATION_SEEDS),
+        "incidents": len(cases),
+        "temperature": round(temperature, 4),
+        "log_loss": round(loss, 4),
+        "log_loss_at_default_temperature": round(default_loss, 4),
+        "log_loss_diagnosis_only": round(diag_loss, 4),
+    }
 
 
 def ac_metrics(ranks: list[int]) -> dict[str, float]:
@@ -131,6 +177,19 @@ def miss_breakdown(cases: list[tuple[list[tuple[str, str]] | None, tuple[str, st
             out["truth_in_top3"] += 2 <= r <= 3
             out["truth_at_4_5"] += r >= 4
             out["truth_not_in_top5"] += r == 0
+    return out
+
+
+def top1_changes(before: list, after: list) -> dict[str, int]:
+    """How verification changed the top 1: ``changed_top1`` in all, of which
+    ``top1_fixed`` (a miss made a hit) and ``top1_broken`` (a hit made a miss)."""
+    out = {"changed_top1": 0, "top1_fixed": 0, "top1_broken": 0}
+    for (a, truth), (b, _) in zip(before, after, strict=True):
+        if a is None or b is None or a[:1] == b[:1]:
+            continue
+        out["changed_top1"] += 1
+        out["top1_fixed"] += b[:1] == [truth]
+        out["top1_broken"] += a[:1] == [truth]
     return out
 
 
@@ -180,6 +239,13 @@ def main(argv: list[str] | None = None) -> int:
         help="print each matched miss of the verified ranking with its candidates' "
         "verification scores on stderr",
     )
+    ap.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="fit rerank's temperature on held-out training-range runs (seeds "
+        f"{CALIBRATION_SEEDS[0]}..{CALIBRATION_SEEDS[-1]}, default EMS noise) and use it "
+        f"instead of the default {RERANK_TEMPERATURE}",
+    )
     args = ap.parse_args(argv)
     if not 0.0 <= args.alarm_loss < 1.0:
         ap.error("--alarm-loss must lie in [0, 1)")
@@ -196,6 +262,11 @@ def main(argv: list[str] | None = None) -> int:
             training.append((incidents[ii].evidence, lab.root_element, lab.mode_id))
         print(f"train seed {seed}: {len(match)} labelled incidents", file=sys.stderr)
     diag = new_diagnoser(topo, cat).fit(training)
+    calibration = None
+    temperature = RERANK_TEMPERATURE
+    if args.calibrate and args.verify:
+        calibration = calibrate(topo, cat, diag, days=days, faults=faults)
+        temperature = calibration["temperature"]
     baseline = first_alarm_baseline(cat, topo)
     ranks, base_ranks, times, base_times, modes = [], [], [], [], set()
     unmatched = 0
@@ -231,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
             base_ranks.append(rank_of(base_keys, truth))
             if args.verify:
                 t0 = time.perf_counter()
-                checked, ver = verified(topo, cat, tw, inc, ranked, seed)
+                checked, ver = verified(topo, cat, tw, inc, ranked, seed, temperature)
                 verify_times.append(time.perf_counter() - t0)
                 verified_ranks.append(rank_of(_keys(checked), truth))
                 verified_cases.append((_keys(checked), truth))
@@ -256,12 +327,11 @@ def main(argv: list[str] | None = None) -> int:
             {
                 **ac_metrics(verified_ranks),
                 "misses": miss_breakdown(verified_cases),
-                "changed_top1": sum(
-                    a is not None and b is not None and a[:1] != b[:1]
-                    for (a, _), (b, _) in zip(cases, verified_cases, strict=True)
-                ),
+                **top1_changes(cases, verified_cases),
                 "p95_verify_s": round(float(np.percentile(verify_times, 95)), 4),
                 "weight": VERIFY_WEIGHT,
+                "temperature": temperature,
+                "calibration": calibration,
                 "note": "top 3 replayed on the twin with the twin's KPIs as observation, re-ranked",
             }
             if args.verify
