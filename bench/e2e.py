@@ -151,6 +151,20 @@ def replay(
     return result, published, pd.Timestamp(fast_until, tz="UTC")
 
 
+def drop_alarms(path: Path, loss: float, seed: int) -> int:
+    """An EMS that loses alarms: drop every notification of a seeded random ``loss``
+    share of the alarm ids (raise and clear alike). Returns the ids dropped."""
+    if loss <= 0:
+        return 0
+    lines = path.read_bytes().splitlines()
+    ids = sorted({json.loads(x)["alarmId"] for x in lines})
+    rng = np.random.default_rng([seed, 23])
+    gone = {a for a, u in zip(ids, rng.random(len(ids)), strict=True) if u < loss}
+    kept = [x for x in lines if json.loads(x)["alarmId"] not in gone]
+    path.write_bytes(b"".join(x + b"\n" for x in kept))
+    return len(gone)
+
+
 def match(labels: pd.DataFrame, docs: list[dict]) -> dict[int, dict]:
     """label index -> the incident holding its root element, opened during the fault."""
     out = {}
@@ -268,6 +282,12 @@ def main(argv: list[str] | None = None) -> int:
         "--no-predict", dest="predict", action="store_false", help="serve without predictions"
     )
     ap.add_argument(
+        "--alarm-loss",
+        type=float,
+        default=0.0,
+        help="share of alarms the EMS loses (seeded; the diagnoser is trained as usual)",
+    )
+    ap.add_argument(
         "--predict-interval",
         type=float,
         default=30.0,
@@ -289,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"twin: {args.cells} cells x {days} days, {faults} planted faults (seed {SEED})")
     generate_scenario(work / "scenario", cells=args.cells, days=days, faults=faults, seed=SEED)
     scenario = work / "scenario"
+    dropped = drop_alarms(scenario / "streams" / "alarms.jsonl", args.alarm_loss, SEED)
     topology = Topology.from_json(scenario / "topology.json")
     labels = pd.read_csv(scenario / "labels.csv")
     name = "e2e_" + uuid.uuid4().hex[:10]
@@ -369,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
         "days": days,
         "speed": args.speed,
         "predict": args.predict,
+        "alarm_loss": args.alarm_loss,
+        "alarms_dropped": dropped,
         "predict_interval_s": args.predict_interval,
         "warmup_days_full_speed": 1.0,
         "seed": SEED,
