@@ -496,10 +496,14 @@ class Forecaster:
             start = None if self._scored is None else self._scored - self._history
             new = self.store.read_kpis(start)
         else:
+            ahead = self._kpi_end + pd.Timedelta(hours=6)
             new = self.store.read_kpis(
-                self._kpi_end - pd.Timedelta(minutes=2 * self.spec.period_min),
-                self._kpi_end + pd.Timedelta(hours=6),
+                self._kpi_end - pd.Timedelta(minutes=2 * self.spec.period_min), ahead
             )
+            if new.empty or pd.to_datetime(new["period_end"], utc=True).max() <= self._kpi_end:
+                # a gap in the PM data longer than the read: look past it (bounded by now)
+                later = self.store.read_kpis(ahead, max(utcnow(), ahead) + timedelta(days=1))
+                new = pd.concat([new, later], ignore_index=True) if len(new) else later
         if new.empty:
             return
         new = new[["managed_object", "measurement", "value", "period_end"]].assign(

@@ -228,3 +228,25 @@ def test_predictor_plugin_predictions_are_stored_with_their_source(
         assert d["mDAType"] == "FaultPrediction"
     assert all(d["source"] == "twinrca" for d in docs if d not in mine)
     store.close()
+
+
+def test_a_gap_in_the_pm_data_does_not_stall_the_forecaster(
+    tmp_path: Path, ingested, topology, predictor
+) -> None:
+    from twinrca.store.base import WriteBatch
+
+    _, source = ingested
+    kpis = source.read_kpis()
+    t = pd.to_datetime(kpis["period_end"], utc=True)
+    first_day = t.min() + pd.Timedelta(hours=20)
+    before, after = kpis[t <= first_day], kpis[t > first_day + pd.Timedelta(hours=10)]
+    store = open_store("embedded", path=tmp_path / "gap.duckdb", tenant="t")
+    store.migrate()
+    store.write_batch(WriteBatch(kpis=before))
+    forecaster = Forecaster(store, topology, predictor)
+    forecaster.tick()
+    assert forecaster.scored_until == pd.to_datetime(before["period_end"], utc=True).max()
+    store.write_batch(WriteBatch(kpis=after))  # 10 h later: beyond one read
+    forecaster.tick()
+    assert forecaster.scored_until == pd.to_datetime(after["period_end"], utc=True).max()
+    store.close()
