@@ -20,14 +20,21 @@ from twinrca.core.topology import Topology
 from twinrca.predict.features import FeatureSpec, build_features, to_grid
 from twinrca.predict.risk import Contribution, RiskModel
 
-__all__ = ["MDA_TYPE", "FaultWarning", "StreamScorer", "fmea_predictions", "score_frame"]
+__all__ = [
+    "MDA_TYPE",
+    "FaultWarning",
+    "StreamScorer",
+    "fmea_predictions",
+    "json_number",
+    "score_frame",
+]
 
 log = logging.getLogger(__name__)
 
 MDA_TYPE = "FaultPrediction"
 
 
-def _finite(x: float) -> float | None:
+def json_number(x: float) -> float | None:
     """Rounded for a report; None where a feature has no value (NaN is not JSON)."""
     return round(float(x), 4) if np.isfinite(x) else None
 
@@ -63,8 +70,8 @@ class FaultWarning:
                         {
                             "feature": r.feature,
                             "text": r.text,
-                            "value": _finite(r.value),
-                            "contribution": _finite(r.contribution),
+                            "value": json_number(r.value),
+                            "contribution": json_number(r.contribution),
                         }
                         for r in self.reasons
                     ],

@@ -35,7 +35,13 @@ from twinrca.service.pipeline import Pipeline
 from twinrca.store.base import Store
 from twinrca.twin_replay.demand import Demand, demand_from_telemetry
 
-__all__ = ["SlidingDetector", "TickResult", "WindowConfig", "unfinished_incidents"]
+__all__ = [
+    "SlidingDetector",
+    "TickResult",
+    "WindowConfig",
+    "read_kpis_ahead",
+    "unfinished_incidents",
+]
 
 log = logging.getLogger(__name__)
 
@@ -245,16 +251,9 @@ class SlidingDetector:
             ahead = self._kpi_end + self.config.read_ahead
             if self._alarm_end is not None:  # alarms wait for these KPIs: catch up at once
                 ahead = max(ahead, self._alarm_end + self.config.kpi_slack)
-            new = self.store.read_kpis(self._kpi_end - self.config.late_slack, ahead)
-            if new.empty or pd.to_datetime(new["period_end"], utc=True).max() <= self._kpi_end:
-                # nothing newer within read_ahead: a gap in the PM data; look past it
-                # (bounded: live data is never later than now)
-                later = self.store.read_kpis(ahead, max(utcnow(), ahead) + timedelta(days=1))
-                if len(later):
-                    first = pd.to_datetime(later["period_end"], utc=True).min()
-                    t = pd.to_datetime(later["period_end"], utc=True)
-                    later = later[(t < first + self.config.read_ahead).to_numpy()]
-                    new = pd.concat([new, later], ignore_index=True) if len(new) else later
+            new = read_kpis_ahead(
+                self.store, self._kpi_end, self.config.late_slack, ahead, self.config.read_ahead
+            )
         new = self._mine(new, scope)
         if new.empty:
             return
@@ -342,6 +341,28 @@ class SlidingDetector:
         log.info(
             "baseline refitted on %d KPI rows in %.1f s", len(history), time.perf_counter() - t0
         )
+
+
+def read_kpis_ahead(
+    store: Store,
+    end: pd.Timestamp,
+    back: timedelta,
+    ahead: pd.Timestamp,
+    span: timedelta | None = None,
+) -> pd.DataFrame:
+    """KPI rows from ``back`` before ``end`` (late rows) to ``ahead``; when none is newer
+    than ``end`` (a gap in the PM data), also the data past the gap (its first ``span``
+    only, if given; the probe is bounded: live data is never later than now)."""
+    new = store.read_kpis(end - back, ahead)
+    if len(new) and pd.to_datetime(new["period_end"], utc=True).max() > end:
+        return new
+    later = store.read_kpis(ahead, max(utcnow(), ahead) + timedelta(days=1))
+    if later.empty:
+        return new
+    if span is not None:
+        t = pd.to_datetime(later["period_end"], utc=True)
+        later = later[(t < t.min() + span).to_numpy()]
+    return pd.concat([new, later], ignore_index=True) if len(new) else later
 
 
 def _demand(kpis: pd.DataFrame, topology: Topology) -> Demand | None:

@@ -43,7 +43,8 @@ from twinrca.predict.features import FeatureSpec, build_features, to_grid
 from twinrca.predict.pipeline import Dataset, prepare, train_evaluate
 from twinrca.predict.risk import RISK_CONFIG, RiskModel
 from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, feeder_events, service_loss_events
-from twinrca.predict.scoring import FaultWarning, score_frame
+from twinrca.predict.scoring import FaultWarning, json_number, score_frame
+from twinrca.service.detector import read_kpis_ahead
 from twinrca.service.plugins import LoadedPlugin
 from twinrca.service.webhooks.delivery import outbox_payload
 from twinrca.service.webhooks.formats import (
@@ -384,11 +385,6 @@ def prediction_alerts(
 
 
 # --------------------------------------------------------------------- serving
-def _num(x: float) -> float | None:
-    """JSON-safe: rounded, None for NaN / infinity (a feature the element lacks)."""
-    return round(float(x), 4) if np.isfinite(x) else None
-
-
 @dataclass(slots=True)
 class ForecastTick:
     scored_periods: int
@@ -496,14 +492,12 @@ class Forecaster:
             start = None if self._scored is None else self._scored - self._history
             new = self.store.read_kpis(start)
         else:
-            ahead = self._kpi_end + pd.Timedelta(hours=6)
-            new = self.store.read_kpis(
-                self._kpi_end - pd.Timedelta(minutes=2 * self.spec.period_min), ahead
+            new = read_kpis_ahead(
+                self.store,
+                self._kpi_end,
+                timedelta(minutes=2 * self.spec.period_min),
+                self._kpi_end + pd.Timedelta(hours=6),
             )
-            if new.empty or pd.to_datetime(new["period_end"], utc=True).max() <= self._kpi_end:
-                # a gap in the PM data longer than the read: look past it (bounded by now)
-                later = self.store.read_kpis(ahead, max(utcnow(), ahead) + timedelta(days=1))
-                new = pd.concat([new, later], ignore_index=True) if len(new) else later
         if new.empty:
             return
         new = new[["managed_object", "measurement", "value", "period_end"]].assign(
@@ -635,8 +629,8 @@ class Forecaster:
                 {
                     "feature": r.feature,
                     "text": r.text,
-                    "value": _num(r.value),
-                    "contribution": _num(r.contribution),
+                    "value": json_number(r.value),
+                    "contribution": json_number(r.contribution),
                 }
                 for r in w.reasons
             ],
@@ -647,7 +641,10 @@ class Forecaster:
             "warnings": 1,
             "source": source,
             "model": (
-                {"name": self.model_name, "metrics": {k: _num(v) for k, v in self.metrics.items()}}
+                {
+                    "name": self.model_name,
+                    "metrics": {k: json_number(v) for k, v in self.metrics.items()},
+                }
                 if source == BUILTIN
                 else {"name": source, "plugin": True}
             ),

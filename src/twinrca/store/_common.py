@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from twinrca.core.errors import StoreError
+from twinrca.core.errors import StoreError, ValidationError
 from twinrca.core.timeutil import parse_time
-from twinrca.store.base import TimeLike
+from twinrca.store.base import OutboxEntry, TimeLike
 
 __all__ = [
     "PARTITION_INTERVALS",
@@ -122,3 +122,15 @@ def bucket_starts(times_us: np.ndarray, width: timedelta) -> list[datetime]:
     step = int(width.total_seconds() * 1_000_000)
     starts = np.unique(np.floor_divide(times_us, step)) * step
     return [datetime.fromtimestamp(int(s) / 1_000_000, UTC) for s in starts]
+
+
+def split_outbox_entry(entry: OutboxEntry) -> tuple[str, Mapping[str, Any], str | None]:
+    """``(destination, payload, key or None)`` of a ``put_document`` outbox entry."""
+    if len(entry) == 2:
+        return entry[0], entry[1], None
+    if len(entry) == 3:
+        return entry
+    raise ValidationError(
+        "bad_outbox_entry",
+        f"an outbox entry is (destination, payload[, key]), not {len(entry)} items",
+    )

@@ -14,11 +14,17 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from twinrca.core.errors import SchemaMismatch, StoreError, StoreUnavailable, ValidationError
+from twinrca.core.errors import SchemaMismatch, StoreError, StoreUnavailable
 from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import Topology
 from twinrca.store import _duckdb_schema as schema
-from twinrca.store._common import check_version, json_dumps, to_utc, where_clause
+from twinrca.store._common import (
+    check_version,
+    json_dumps,
+    split_outbox_entry,
+    to_utc,
+    where_clause,
+)
 from twinrca.store.base import (
     ALARM_COLUMNS,
     KPI_COLUMNS,
@@ -44,18 +50,6 @@ _KEYS = {
 }
 _TIME = {"kpi": "period_end", "alarm": "event_time", "log": "time", "metric": "time"}
 _OUTBOX = "id, destination, payload, attempts, created_at, next_attempt_at, last_error, key"
-
-
-def _split_outbox_entry(entry: OutboxEntry) -> tuple[str, Mapping[str, Any], str | None]:
-    """``(destination, payload, key or None)`` of a ``put_document`` outbox entry."""
-    if len(entry) == 2:
-        return entry[0], entry[1], None
-    if len(entry) == 3:
-        return entry
-    raise ValidationError(
-        "bad_outbox_entry",
-        f"an outbox entry is (destination, payload[, key]), not {len(entry)} items",
-    )
 
 
 class DuckDBStore(Store):
@@ -366,7 +360,7 @@ class DuckDBStore(Store):
         version: int | None = None,
         outbox: Sequence[OutboxEntry] | None = None,
     ) -> int:
-        entries = [_split_outbox_entry(e) for e in outbox or ()]
+        entries = [split_outbox_entry(e) for e in outbox or ()]
         key = [self.tenant, kind, doc_id]
         with self._tx("put_document") as con:
             rows = con.execute(

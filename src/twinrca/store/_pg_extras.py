@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 from psycopg.types.json import Jsonb
 
-from twinrca.core.errors import ValidationError
 from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import Topology
 from twinrca.store._common import (
@@ -19,6 +18,7 @@ from twinrca.store._common import (
     bucket_starts,
     check_version,
     json_dumps,
+    split_outbox_entry,
     to_utc,
 )
 from twinrca.store.base import (
@@ -133,7 +133,7 @@ class PgExtrasMixin:
         version: int | None = None,
         outbox: Sequence[OutboxEntry] | None = None,
     ) -> int:
-        entries = [_split_outbox_entry(e) for e in outbox or ()]
+        entries = [split_outbox_entry(e) for e in outbox or ()]
         key = (self.tenant, kind, doc_id)
         with self._tx("put_document") as conn:
             conn.execute(
@@ -294,18 +294,6 @@ def _metric_where(
             clauses.append(sql_part)
             params.append(value)
     return " AND ".join(clauses), params
-
-
-def _split_outbox_entry(entry: OutboxEntry) -> tuple[str, Mapping[str, Any], str | None]:
-    """``(destination, payload, key or None)`` of a ``put_document`` outbox entry."""
-    if len(entry) == 2:
-        return entry[0], entry[1], None
-    if len(entry) == 3:
-        return entry
-    raise ValidationError(
-        "bad_outbox_entry",
-        f"an outbox entry is (destination, payload[, key]), not {len(entry)} items",
-    )
 
 
 def _outbox_insert(
