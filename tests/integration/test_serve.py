@@ -164,6 +164,7 @@ def test_serve_kill_restart_receiver_down_then_up(
     request: pytest.FixtureRequest,
 ) -> None:
     from twinrca.core.topology import Topology
+    from twinrca.service.predictions import progress_key
     from twinrca.store import open_store
 
     prefix, tenant = f"{unique_name}.", unique_name
@@ -236,9 +237,10 @@ def test_serve_kill_restart_receiver_down_then_up(
         _wait(settled, 240, "every planted fault recommended", service, step=0.5)
         time.sleep(2.0)  # the last ticks may still resolve incidents
         docs = _wait(settled, 30, "a settled store", service)
-        newest = store.read_kpis()["period_end"].max()
+        newest = store.read_kpis()["period_end"].max().isoformat().encode()
+        regions = {e.region for e in Topology.from_json(scenario / "topology.json")}
         _wait(
-            lambda: store.get_state("predict.scored_until") == newest.isoformat().encode(),
+            lambda: all(store.get_state(progress_key(r)) == newest for r in regions),
             120,
             "fault-risk scoring of the newest reporting period",
             service,

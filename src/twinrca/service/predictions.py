@@ -13,7 +13,8 @@ runs of the tenant's own topology, scoring every reporting period the store rece
   scored in one batch), and keeps one open prediction per (element, failure mode): a
   new one is stored with its TS 28.104 MDA report and its alerts in one transaction;
   a repeated warning updates it without alerting; an elapsed window closes it. Its
-  progress lives in the store, so a restart resumes where it stopped.
+  progress lives in the store per region, so a restart (or another instance taking
+  over a region) resumes where the region's scoring stopped.
 - :func:`prediction_alerts`: the outbox entries of a new prediction for the tenant's
   subscriptions to ``prediction`` events: the MDA report for ``3gpp`` and ``generic``
   (signed), a warning-level alert for Alertmanager, PagerDuty and Opsgenie.
@@ -64,6 +65,7 @@ __all__ = [
     "prediction_alerts",
     "predictions_came_true",
     "predictor_or_load",
+    "progress_key",
     "train_predictor",
     "training_topology",
     "wide_kpis",
@@ -71,7 +73,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_STATE = "predict.scored_until"
+_STATE = "predict.scored_until."  # + region
+
+
+def progress_key(region: str) -> str:
+    """The state key holding how far ``region``'s fault-risk scoring has got."""
+    return _STATE + region
+
+
 BUILTIN = "twinrca"  # the source of the built-in model's predictions
 ROW_KINDS = (ElementKind.CELL, ElementKind.SITE, ElementKind.TRANSPORT)
 
@@ -400,7 +409,8 @@ class Forecaster:
     are scored (None: everything stored; older warnings could no longer be acted on).
 
     ``regions`` (a callable, as the detector's) limits the scored elements to the regions
-    this instance owns; every element's data still feeds the features. ``plugins``:
+    this instance owns (none owned, e.g. while the consumer group rebalances: nothing is
+    scored and no progress is made); every element's data still feeds the features. ``plugins``:
     users' predictors (entry points ``twinrca.predictors``) scored on the same feature
     rows; their predictions carry the plugin's name as ``source``."""
 
@@ -435,26 +445,34 @@ class Forecaster:
         self._history = pd.Timedelta(days=self.spec.seasonal_days) + period * (
             max(self.spec.windows) + 2
         )
+        self._all_regions = sorted({e.region for e in topology})
         self._kpis = pd.DataFrame()
         self._kpi_end: pd.Timestamp | None = None
-        raw = store.get_state(_STATE)
-        self._scored: pd.Timestamp | None = pd.Timestamp(raw.decode()) if raw else None
         self.plugins = list(plugins)
-        self._open: dict[tuple[str, str, str], dict[str, Any]] = {
-            (d.get("source", BUILTIN), d["element"], d["failure_mode"]): d
-            for d in store.list_documents("prediction", where={"status": "open"}, limit=100_000)
-        }
+        self._scope: list[str] | None = None  # regions scored; loaded at the first tick
+        self._progress: dict[str, pd.Timestamp | None] = {}
+        self._open: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     @property
     def scored_until(self) -> pd.Timestamp | None:
-        return self._scored
+        """How far every owned region has been scored (None: some region never was)."""
+        if self._scope is None:
+            self._current_scope()
+        return self._lowest()
+
+    def _lowest(self) -> pd.Timestamp | None:
+        marks = list(self._progress.values())
+        return None if not marks or None in marks else min(marks)  # type: ignore[type-var]
 
     def tick(self, now: datetime | None = None, *, until: datetime | None = None) -> ForecastTick:
         """Score what completed since the last tick (up to ``until`` in data time, if
         given); ``now`` (wall time) stamps the documents."""
         t0 = time.perf_counter()
+        scope = self._current_scope()
+        if not scope:  # nothing owned (yet): scoring now would skip the regions' periods
+            return ForecastTick(0, 0, seconds=time.perf_counter() - t0)
         self._refresh()
-        done = self._complete_periods()
+        done, since = self._complete_periods()
         if until is not None:
             done = done[done <= pd.Timestamp(until)]
         if done.empty:
@@ -471,8 +489,10 @@ class Forecaster:
             topology=self.topology,
             grid=to_grid(wide, self.spec.period_min),
         )
-        mine = self._scope()
-        rows = feats[feats["time"].isin(done) & feats["element"].isin(mine)].reset_index(drop=True)
+        rows = feats[feats["time"].isin(done) & feats["element"].isin(self._rows_in(scope))]
+        # each region from where its own scoring stopped
+        after = rows["element"].map(self._region_of).map(since)
+        rows = rows[(rows["time"] > after).to_numpy()].reset_index(drop=True)
         warnings = [
             (BUILTIN, w)
             for w in score_frame(self.model, rows, threshold=self.threshold, explain=self.explain)
@@ -482,14 +502,46 @@ class Forecaster:
         warnings.sort(key=lambda sw: (sw[1].start, sw[1].element, sw[0]))
         new = self._record(warnings, now or utcnow())
         self._expire(done.max())
-        self._scored = done.max()
-        self.store.put_state(_STATE, self._scored.isoformat().encode())
+        mark = done.max()
+        for region in scope:
+            if self._progress[region] is None or self._progress[region] < mark:
+                self._progress[region] = mark
+                self.store.put_state(progress_key(region), mark.isoformat().encode())
         return ForecastTick(len(done), len(warnings), new, time.perf_counter() - t0)
+
+    # ----------------------------------------------------------------- regions
+    def _current_scope(self) -> list[str]:
+        """The owned regions; a change reloads their progress and open predictions."""
+        regions = self._regions()
+        known = set(self._all_regions)
+        scope = self._all_regions if regions is None else sorted(set(regions) & known)
+        if scope != self._scope:
+            log.info("scoring fault risk for regions %s", "all" if regions is None else scope)
+            self._scope = scope
+            self._progress = {}
+            for region in scope:
+                raw = self.store.get_state(progress_key(region))
+                self._progress[region] = pd.Timestamp(raw.decode()) if raw else None
+            mine = set(scope)
+            self._open = {
+                (d.get("source", BUILTIN), d["element"], d["failure_mode"]): d
+                for d in self.store.list_documents(
+                    "prediction", where={"status": "open"}, limit=100_000
+                )
+                if self._region_of.get(d["element"]) in mine
+            }
+            self._kpis, self._kpi_end = pd.DataFrame(), None  # history for the new regions
+        return scope
+
+    def _rows_in(self, scope: Sequence[str]) -> list[str]:
+        keep = set(scope)
+        return [e for e in self._rows if self._region_of.get(e) in keep]
 
     # ----------------------------------------------------------------- reads
     def _refresh(self) -> None:
+        lowest = self._lowest()
         if self._kpi_end is None:
-            start = None if self._scored is None else self._scored - self._history
+            start = None if lowest is None else lowest - self._history
             new = self.store.read_kpis(start)
         else:
             new = read_kpis_ahead(
@@ -508,38 +560,35 @@ class Forecaster:
             ["managed_object", "measurement", "period_end"], keep="last"
         )
         end = merged["period_end"].max()
-        if self._scored is not None:
-            keep = end - self._history - pd.Timedelta(hours=6)
-        elif self.backfill is not None:
-            keep = end - self.backfill - self._history
+        marks = [m for m in self._progress.values() if m is not None]
+        if lowest is not None:  # every region resumes: its periods since, with history
+            keep = min(lowest, end - pd.Timedelta(hours=6)) - self._history
+        elif self.backfill is not None:  # some region starts: the recent backlog too
+            keep = min([end - self.backfill, *marks]) - self._history
         else:
             keep = merged["period_end"].min() - pd.Timedelta(minutes=1)  # score it all
         self._kpis = merged[merged["period_end"] > keep].reset_index(drop=True)
         self._kpi_end = end
 
-    def _complete_periods(self) -> pd.DatetimeIndex:
-        """Periods after the last scored one whose reports are in: a later period has
-        started, or as many elements reported as in the period before."""
+    def _complete_periods(self) -> tuple[pd.DatetimeIndex, dict[str, pd.Timestamp]]:
+        """Periods whose reports are in (a later period has started, or as many elements
+        reported as in the period before) after some owned region's progress, and per
+        region the period its scoring continues after."""
         if self._kpis.empty:
-            return pd.DatetimeIndex([], tz="UTC")
+            return pd.DatetimeIndex([], tz="UTC"), {}
         counts = self._kpis.groupby("period_end")["managed_object"].nunique().sort_index()
         times = counts.index
         full = np.ones(len(times), dtype=bool)
         if len(times) >= 2:
             full[-1] = counts.iloc[-1] >= counts.iloc[-2]
         done = times[full]
-        if self._scored is not None:
-            done = done[done > self._scored]
-        elif self.backfill is not None:  # a first start: only the recent backlog
-            done = done[done > times.max() - self.backfill]
-        return pd.DatetimeIndex(done)
-
-    def _scope(self) -> list[str]:
-        regions = self._regions()
-        if regions is None:
-            return self._rows
-        keep = set(regions)
-        return [e for e in self._rows if self._region_of.get(e) in keep]
+        if self.backfill is not None:  # a region's first start: only the recent backlog
+            first = times.max() - self.backfill
+        else:
+            first = times.min() - pd.Timedelta(minutes=1)
+        since = {r: first if mark is None else mark for r, mark in self._progress.items()}
+        done = done[done > min(since.values())]
+        return pd.DatetimeIndex(done), since
 
     def _plugin_warnings(self, plugin: LoadedPlugin, rows: pd.DataFrame) -> list[FaultWarning]:
         """A user's predictor on the same feature rows: ``predict(features)`` returns

@@ -250,3 +250,87 @@ def test_a_gap_in_the_pm_data_does_not_stall_the_forecaster(
     forecaster.tick()
     assert forecaster.scored_until == pd.to_datetime(after["period_end"], utc=True).max()
     store.close()
+
+
+def test_regions_resume_separately_and_nothing_is_skipped_while_none_is_owned(
+    tmp_path: Path, ingested, topology, predictor
+) -> None:
+    """Owning no region (a consumer group rebalancing after a restart) scores nothing and
+    stores no progress; regions handed over later are scored from where they stopped,
+    and the union of two instances' predictions equals one instance's."""
+    from dataclasses import replace
+
+    from twinrca.core.topology import Topology
+    from twinrca.service.predictions import progress_key
+    from twinrca.store.base import WriteBatch
+
+    _, source = ingested
+    kpis, alarms = source.read_kpis(), source.read_alarms()
+    # the 40-cell network is one region: split it in two (every element by its position)
+    cut = float(np.median([e.lon for e in topology]))
+    topology = Topology(
+        [replace(e, region="east" if e.lon > cut else "west") for e in topology],
+        topology.feeds,
+        topology.neighbour_pairs,
+    )
+    regions = sorted({e.region for e in topology})
+    assert regions == ["east", "west"]
+    half = {"east"}
+
+    def stored(name: str):
+        store = open_store("embedded", path=tmp_path / f"{name}.duckdb", tenant="t")
+        store.migrate()
+        store.write_batch(WriteBatch(kpis=kpis, alarms=alarms))
+        return store
+
+    whole = stored("whole")
+    # a low threshold: ~100 predictions in both halves, so a skipped or repeated period shows
+    Forecaster(whole, topology, predictor, backfill=None, threshold=0.1, explain=0).tick()
+    docs = whole.list_documents("prediction", limit=10_000)
+    want = {(d["prediction_id"], d["warnings"], d["window_end"]) for d in docs}
+    assert {d["region"] for d in docs} == {"east", "west"}
+
+    split = stored("split")
+    owned: set[str] = set()
+    a = Forecaster(
+        split,
+        topology,
+        predictor,
+        regions=lambda: set(owned),
+        backfill=None,
+        threshold=0.1,
+        explain=0,
+    )
+    tick = a.tick()
+    assert tick.scored_periods == 0 and a.scored_until is None
+    assert all(split.get_state(progress_key(r)) is None for r in regions)
+    assert split.list_documents("prediction", limit=10_000) == []
+
+    owned |= half
+    a.tick()
+    newest = pd.to_datetime(kpis["period_end"], utc=True).max()
+    assert a.scored_until == newest
+    assert all(split.get_state(progress_key(r)) is None for r in set(regions) - half)
+    b = Forecaster(
+        split,
+        topology,
+        predictor,
+        regions=lambda: set(regions) - half,
+        backfill=None,
+        threshold=0.1,
+        explain=0,
+    )
+    assert b.tick().scored_periods > 0  # b's regions were never scored: all of it
+    got = [
+        (d["prediction_id"], d["warnings"], d["window_end"])
+        for d in split.list_documents("prediction", limit=10_000)
+    ]
+    assert len(got) == len(set(got)) and set(got) == want
+
+    # the whole network handed to a: nothing left to score, nothing stored twice
+    owned |= set(regions)
+    assert a.tick().scored_periods == 0
+    assert len(split.list_documents("prediction", limit=10_000)) == len(got)
+    assert len(split.outbox_claim(limit=10_000)) == 0  # no subscription: no alerts
+    whole.close()
+    split.close()
