@@ -634,6 +634,7 @@ class Forecaster:
         self, warnings: Sequence[tuple[str, FaultWarning]], now: datetime
     ) -> list[dict[str, Any]]:
         new = []
+        changed: dict[str, dict[str, Any]] = {}  # repeated warnings: one write per document
         for source, w in warnings:
             key = (source, w.element, w.failure_mode)
             observed = w.start - timedelta(minutes=self.model.gap_min)
@@ -649,7 +650,7 @@ class Forecaster:
                     **w.to_mda(),
                 }
                 doc["confidenceDegree"] = doc["probability"]
-                self.store.put_document("prediction", doc["prediction_id"], doc)
+                changed[doc["prediction_id"]] = doc
                 self._open[key] = doc
                 continue
             doc = self._new_doc(w, observed, now, source)
@@ -657,6 +658,8 @@ class Forecaster:
             self.store.put_document("prediction", doc["prediction_id"], doc, outbox=alerts)
             self._open[key] = doc
             new.append(doc)
+        for pid, doc in changed.items():
+            self.store.put_document("prediction", pid, doc)
         return new
 
     def _new_doc(
