@@ -7,8 +7,8 @@ A 1,000-cell twin scenario with planted faults (seeded) is replayed to Kafka key
 region: the first day at full speed (history for the seasonal baselines), the rest
 paced at ``--speed`` x real time. ``twinrca serve`` runs in a subprocess (starting the
 services with deploy/services.sh when they are not running). Scored against the
-generator's labels; a planted fault belongs to the incident that holds its root
-element and opened during the fault.
+generator's labels; a planted fault belongs to the incident opened during the fault
+that holds its root element, else most of the elements it affected.
 
 - ``ac_at_1_verified`` / ``ac_at_1_unverified``: top candidate after / before twin
   verification equals the label's (root element, failure mode); baseline in the same
@@ -166,17 +166,23 @@ def drop_alarms(path: Path, loss: float, seed: int) -> int:
 
 
 def match(labels: pd.DataFrame, docs: list[dict]) -> dict[int, dict]:
-    """label index -> the incident holding its root element, opened during the fault."""
+    """label index -> the incident opened during the fault that holds its root element,
+    else the one holding most of the elements it affected (the root's own alarms may be
+    lost: bench.rca's rule); the earliest on a tie."""
     out = {}
     for i, lab in labels.iterrows():
         lo = pd.Timestamp(lab["start"]) - pd.Timedelta(minutes=30)
         hi = pd.Timestamp(lab["end"]) + pd.Timedelta(minutes=15)
-        best = [
-            d for d in docs
-            if lab["root_element"] in d["elements"] and lo <= pd.Timestamp(d["opened_at"]) <= hi
-        ]  # fmt: skip
-        if best:
-            out[i] = min(best, key=lambda d: pd.Timestamp(d["opened_at"]))
+        affected = set(json.loads(lab["affected_elements"])) | {lab["root_element"]}
+        best, best_n = None, (0, 0)
+        for d in sorted(docs, key=lambda d: pd.Timestamp(d["opened_at"])):
+            if not lo <= pd.Timestamp(d["opened_at"]) <= hi:
+                continue
+            n = (int(lab["root_element"] in d["elements"]), len(affected & set(d["elements"])))
+            if n > best_n:
+                best, best_n = d, n
+        if best is not None:
+            out[i] = best
     return out
 
 
