@@ -16,7 +16,12 @@ held-out training-range runs 4..12 first). ``misses`` (unverified and verified):
 cases not found at rank 1 by kind (``unmatched``: no incident holds the fault's
 alarms; ``wrong_mode``: top 1 on the true element; ``wrong_element``) and, of the
 matched ones, where the truth is (``truth_in_top3``: what verification could fix).
-``--alarm-loss`` sets the EMS's alarm loss of the TEST runs only: the diagnoser and
+``detected``: incidents detection opened in the test runs, of which KPI-triggered
+(sustained KPI anomalies with no alarm), and those matched to no planted fault (the
+KPI-triggered ones among them: false positives of the silent-fault detection; the
+test runs also hold unrelated background alarms, which open unmatched alarm incidents).
+``kpi_triggered_cases``: the faults matched to a KPI-triggered incident, and how they
+rank. ``--alarm-loss`` sets the EMS's alarm loss of the TEST runs only: the diagnoser and
 the calibration keep the default, as a deployment does not know its EMS drops more.
 Prints one JSON object.
 """
@@ -69,6 +74,8 @@ def first_alarm_baseline(cat: Catalogue, topo):
             by_kind.setdefault(str(m.element_kind), m.id)
 
     def rank(ev) -> list[tuple[str, str]]:
+        if ev.alarms.empty:  # a KPI-triggered incident: no alarm to rank by
+            return []
         a = ev.alarms.sort_values("event_time", kind="stable")
         out = []
         for r in a.itertuples(index=False):
@@ -270,14 +277,24 @@ def main(argv: list[str] | None = None) -> int:
     baseline = first_alarm_baseline(cat, topo)
     ranks, base_ranks, times, base_times, modes = [], [], [], [], set()
     unmatched = 0
+    detected = {"incidents": 0, "kpi_incidents": 0, "kpi_matched": 0, "unmatched_incidents": 0}
+    detected["unmatched_kpi_incidents"] = 0
     n_runs = 3 if args.quick else 5
     verified_ranks, verify_times = [], []
+    kpi_ranks, kpi_verified_ranks = [], []
     cases, verified_cases = [], []
     for run in range(n_runs):
         seed = TEST_SEED_BASE + run
         tw = twin_run(seed, topo, cat, days=days, faults=faults, noise=test_noise)
         incidents, labels, match = tw.incidents, tw.labels, tw.match
         unmatched += len(labels) - len(match)
+        used = set(match.values())
+        kpi = {i for i, inc in enumerate(incidents) if inc.trigger == "kpi"}
+        detected["incidents"] += len(incidents)
+        detected["kpi_incidents"] += len(kpi)
+        detected["kpi_matched"] += len(kpi & used)
+        detected["unmatched_incidents"] += len(incidents) - len(used)
+        detected["unmatched_kpi_incidents"] += len(kpi - used)
         for li in range(len(labels)):
             lab = labels.iloc[li]
             truth = (lab.root_element, lab.mode_id)
@@ -291,10 +308,13 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             inc = incidents[match[li]]
             ev = inc.evidence
+            kpi_case = inc.trigger == "kpi"
             t0 = time.perf_counter()
             ranked = diag.rank(ev, top=5)
             times.append(time.perf_counter() - t0)
             ranks.append(rank_of(_keys(ranked), truth))
+            if kpi_case:
+                kpi_ranks.append(ranks[-1])
             cases.append((_keys(ranked), truth))
             t0 = time.perf_counter()
             base_keys = baseline(ev)[:5]
@@ -305,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
                 checked, ver = verified(topo, cat, tw, inc, ranked, seed, temperature)
                 verify_times.append(time.perf_counter() - t0)
                 verified_ranks.append(rank_of(_keys(checked), truth))
+                if kpi_case:
+                    kpi_verified_ranks.append(verified_ranks[-1])
                 verified_cases.append((_keys(checked), truth))
                 if args.show_misses and _keys(checked)[:1] != [truth]:
                     _show_miss(seed, truth, ranked, checked, ver)
@@ -339,6 +361,19 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "incidents": len(ranks),
         "unmatched_faults": unmatched,
+        "detected": detected,
+        "kpi_triggered_cases": {
+            "cases": len(kpi_ranks),
+            "ac_at_1": round(float(np.mean(np.asarray(kpi_ranks) == 1)), 4) if kpi_ranks else None,
+            "ac_at_3": round(
+                float(np.mean((np.asarray(kpi_ranks) >= 1) & (np.asarray(kpi_ranks) <= 3))), 4
+            )
+            if kpi_ranks
+            else None,
+            "verified_ac_at_1": round(float(np.mean(np.asarray(kpi_verified_ranks) == 1)), 4)
+            if kpi_verified_ranks
+            else None,
+        },
         "failure_modes": len(modes),
         "cells": args.cells,
         "train_incidents": len(training),

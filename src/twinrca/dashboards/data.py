@@ -49,6 +49,7 @@ _INCIDENT_COLUMNS = [
     "top_cause",
     "probability",
     "elements",
+    "trigger",
 ]
 _PREDICTION_COLUMNS = [
     "prediction_id",
@@ -126,6 +127,7 @@ def incidents_frame(docs: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
                 "top_cause": f"{top['element']} · {top['failure_mode']}" if top else None,
                 "probability": float(top["probability"]) if top else None,
                 "elements": list(d.get("elements") or []),
+                "trigger": str(d.get("trigger") or "alarms"),
             }
         )
     frame = pd.DataFrame(rows, columns=_INCIDENT_COLUMNS)

@@ -87,15 +87,22 @@ def alerts_for(
     for a in doc.alarms:
         if a is not root_alarm and a.notification_id is not None:
             correlated.setdefault(a.managed_object, []).append(a.notification_id)
-    # the dedup key is the X.733 identity of the root alarm: stable over the lifecycle
+    # the dedup key is the X.733 identity of the root alarm: stable over the lifecycle;
+    # a KPI-triggered incident (no alarm) is a threshold crossing on its root element
+    kpi = root_alarm is None and doc.trigger == "kpi"
     event = incident_event(
         _record(doc),
         alarm_type=root_alarm.alarm_type if root_alarm else "QUALITY_OF_SERVICE_ALARM",
-        probable_cause=root_alarm.probable_cause if root_alarm else "unknown",
-        specific_problem=root_alarm.specific_problem if root_alarm else "",
+        probable_cause=root_alarm.probable_cause
+        if root_alarm
+        else ("thresholdCrossed" if kpi else "unknown"),
+        specific_problem=root_alarm.specific_problem
+        if root_alarm
+        else ("sustained KPI anomaly" if kpi else ""),
         correlated=tuple((mo, tuple(ids)) for mo, ids in sorted(correlated.items())),
         notification_id=root_alarm.notification_id or 0 if root_alarm else 0,
         base_url=base_url,
+        trigger=doc.trigger,
     )
     out = []
     for s in subs:

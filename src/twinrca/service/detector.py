@@ -158,7 +158,8 @@ class SlidingDetector:
             alarms = alarms[pd.to_datetime(alarms["event_time"], utc=True) <= self._hold]
         signature = self._signature(alarms)
         retry = self._unfinished and time.monotonic() - self._last_run >= self.config.retry_s
-        if alarms.empty or (signature == self._last_signature and not retry):
+        # no alarm is no reason to stop: a silent fault shows in the KPIs alone
+        if signature == self._last_signature and not retry:
             return TickResult(False, [], time.perf_counter() - t0, self.watermark, scope)
         kpis = self._window_kpis()
         docs = self.pipeline.run_frames(
@@ -274,11 +275,11 @@ class SlidingDetector:
         return alarms
 
     def _signature(self, alarms: pd.DataFrame) -> tuple[object, ...]:
-        """What decides a re-run: the alarms, and new KPIs while an incident is unfinished
-        (its evidence grows); recommended incidents do not need new KPIs."""
+        """What decides a re-run: the alarms, and new KPIs (an unfinished incident's
+        evidence grows; KPI-triggered incidents open and end on them). Recommended
+        incidents whose alarms did not change are skipped by the pipeline."""
         last = pd.to_datetime(alarms["event_time"], utc=True).max() if len(alarms) else None
-        kpis = self._kpi_end if self._unfinished else None
-        return (len(alarms), last, kpis)
+        return (len(alarms), last, self._kpi_end)
 
     def _window_start(self) -> pd.Timestamp | None:
         """``lookback`` before the older of the newest data and the progress made,

@@ -84,6 +84,11 @@ class IncidentDoc(BaseModel):
     severity: str = "MAJOR"
     root_element: str | None = None
     elements: list[str] = Field(default_factory=list)
+    #: what opened the incident: ``"alarms"`` (an alarm group) or ``"kpi"`` (KPI
+    #: anomalies sustained with no alarm: a silent fault, e.g. alarms lost by the EMS)
+    trigger: str = "alarms"
+    #: a KPI-triggered incident: the last anomalous period seen on its elements
+    last_anomaly_at: datetime | None = None
     alarms: list[AlarmRef] = Field(default_factory=list)
     anomalies: list[dict[str, Any]] = Field(default_factory=list)
     candidates: list[CandidateDoc] = Field(default_factory=list)

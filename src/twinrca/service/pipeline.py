@@ -6,6 +6,12 @@ diagnoser (and users' plugin diagnosers), verify the top candidates on the twin 
 re-rank, simulate the remediations of the verified cause, and store each incident
 (with its webhook alerts, in one transaction). Incidents whose alarms have all
 cleared are resolved (and their resolve alerts sent).
+
+KPI-triggered incidents (sustained anomalies with no alarm: a silent fault) go the same
+way; their id is their anchor element and its first anomalous period, and a later
+window that no longer reaches back to that period (or a refitted baseline that moves
+it) reuses the id of the unresolved KPI incident on the same elements. They resolve once
+their anomaly has ended.
 """
 
 from __future__ import annotations
@@ -22,13 +28,16 @@ import pandas as pd
 
 from twinrca.causal.anomaly import SeasonalBaseline
 from twinrca.causal.diagnosis import BayesianDiagnoser
+from twinrca.causal.incidents import Coverage, reporting_period
 from twinrca.core.records import IncidentState, RootCauseCandidate
 from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import ElementKind, Topology
 from twinrca.fmea.catalogue import Catalogue
 from twinrca.service.alerts import alerts_for
 from twinrca.service.diagnose import (
+    KPI_QUIET_PERIODS,
     DetectedIncident,
+    alarm_reach,
     detect_incidents,
     fmea_entry,
     incident_document,
@@ -51,6 +60,10 @@ from twinrca.twin_replay.whatif import what_if
 __all__ = ["Pipeline", "PipelineConfig", "incident_key", "merge_sources"]
 
 log = logging.getLogger(__name__)
+#: KPIs a baseline fitted on the window itself needs before KPI-triggered incidents open
+SILENT_MIN_SPAN = pd.Timedelta(days=2)
+_OPEN_STATES = ("open", "diagnosed", "verified", "recommended", "acknowledged")
+_NEVER = pd.Timestamp.max.tz_localize("UTC")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,24 +110,61 @@ class Pipeline:
     ) -> list[IncidentDoc]:
         """:meth:`run_window` on frames already read (the service keeps a rolling cache);
         ``baseline`` and ``demand`` default to ones fitted on ``kpis``."""
-        if alarms.empty:
+        if alarms.empty and kpis.empty:
             return []
+        # silent faults need a baseline the anomaly is not part of: one given (fitted on
+        # the history), or one fitted here on at least SILENT_MIN_SPAN of KPIs
+        silent = baseline is not None or _span(kpis) >= SILENT_MIN_SPAN
         if baseline is None:
             baseline = SeasonalBaseline.fit(kpis) if len(kpis) else None
-        detected = detect_incidents(alarms, self.topology, kpis=kpis, baseline=baseline)
+        covered = self._open_alarm_incidents() if silent else []
+        detected = detect_incidents(
+            alarms, self.topology, kpis=kpis, baseline=baseline, silent=silent, covered=covered
+        )
+        if not detected:
+            return []
         demand = demand if demand is not None else self._demand(kpis)
+        known: list[IncidentDoc] = []
+        quiet = pd.Timedelta(0)
+        if any(i.trigger == "kpi" for i in detected):
+            known = self._kpi_incidents()
+            quiet = reporting_period(kpis["period_end"]) * KPI_QUIET_PERIODS
         out = []
         for inc in detected:
-            doc = self._one(inc, alarms, kpis, demand)
+            key = incident_key(inc) if inc.trigger != "kpi" else _kpi_key(inc, known, quiet)
+            doc = self._one(inc, alarms, kpis, demand, key)
             out.append(doc)
         return out
 
+    def _open_alarm_incidents(self) -> list[Coverage]:
+        """The reach of the unresolved alarm incidents (opened before the window, their
+        alarms may not be in it): no KPI-triggered incident opens inside it."""
+        out = []
+        for state in _OPEN_STATES:
+            for d in self.store.list_documents("incident", where={"state": state}, limit=10_000):
+                if d.get("trigger", "alarms") == "kpi" or not d.get("elements"):
+                    continue
+                cands = [*d["elements"], *([d["root_element"]] if d.get("root_element") else [])]
+                cands = [c for c in cands if c in self.topology]
+                start = pd.Timestamp(d["opened_at"]) - pd.Timedelta(minutes=30)
+                out.append(Coverage(alarm_reach(cands, self.topology), start, _NEVER))
+        return out
+
+    def _kpi_incidents(self) -> list[IncidentDoc]:
+        docs = self.store.list_documents("incident", where={"trigger": "kpi"}, limit=10_000)
+        return [IncidentDoc.model_validate(d) for d in docs]
+
     # --- one incident ------------------------------------------------------------------
     def _one(
-        self, inc: DetectedIncident, alarms: pd.DataFrame, kpis: pd.DataFrame, demand: Demand | None
+        self,
+        inc: DetectedIncident,
+        alarms: pd.DataFrame,
+        kpis: pd.DataFrame,
+        demand: Demand | None,
+        key: str | None = None,
     ) -> IncidentDoc:
         t0 = time.perf_counter()
-        key = incident_key(inc)
+        key = key or incident_key(inc)
         existing = self.store.get_document("incident", key)
         if existing is not None and existing.get("state") in ("acknowledged", "resolved"):
             return IncidentDoc.model_validate(existing)  # a person owns it now
@@ -150,6 +200,9 @@ class Pipeline:
         doc = doc.model_copy(
             update={"unverified_candidates": list(doc.candidates), "fingerprint": fingerprint}
         )
+        if prior is not None and inc.trigger == "kpi" and prior.opened_at < doc.opened_at:
+            # a later window no longer reaches the first anomalous period: keep it
+            doc = doc.model_copy(update={"opened_at": prior.opened_at})
         if self.config.checkpoint and (prior is None or _before(prior.state, doc.state)):
             doc = _stamped(doc, prior)
             self._save(doc, prior)
@@ -192,11 +245,14 @@ class Pipeline:
         if prior is not None and _before(doc.state, prior.state):
             log.warning("incident %s: re-run fell short of %s, kept as it was", key, prior.state)
             doc = prior.model_copy(update={"fingerprint": fingerprint})
+        if inc.trigger == "kpi":
+            doc = doc.model_copy(update={"last_anomaly_at": inc.group.end})
         doc = _stamped(doc, prior)
-        if _all_cleared(inc, alarms):
+        if _resolved(inc, alarms):
             self._save(doc, prior)
             prior = doc
-            doc = transition(doc, IncidentState.RESOLVED, by="twinrca", note="all alarms cleared")
+            note = "all alarms cleared" if inc.trigger != "kpi" else "KPI anomaly ended"
+            doc = transition(doc, IncidentState.RESOLVED, by="twinrca", note=note)
         self._save(doc, prior)
         return doc
 
@@ -227,8 +283,10 @@ class Pipeline:
                 if self.topology.element(e).kind != ElementKind.CORE
                 else set()
             )
-        at = pd.to_datetime(alarms["event_time"], utc=True)
-        a = alarms[(at >= lo) & (at <= hi)]
+        a = alarms
+        if len(alarms):
+            at = pd.to_datetime(alarms["event_time"], utc=True)
+            a = alarms[(at >= lo) & (at <= hi)]
         t = pd.to_datetime(kpis["period_end"], utc=True)
         k = kpis[(t >= lo) & (t <= hi) & kpis["managed_object"].isin(elements)]
         obs = Observation.from_frames(a, k)
@@ -313,16 +371,66 @@ def merge_sources(
 
 def incident_key(inc: DetectedIncident) -> str:
     """A stable id for an incident: the time and element of its first alarm, so a
-    re-run of the same window (or a restarted service) updates, not duplicates, it."""
+    re-run of the same window (or a restarted service) updates, not duplicates, it.
+    A KPI-triggered incident (no alarm): its anchor element and the first anomalous
+    period of the anchor's episode (``inc-kpi-...``)."""
+    if inc.trigger == "kpi" or inc.alarms.empty:
+        anchor = inc.group.anchor or inc.group.root_element or inc.group.elements[0]
+        at = inc.group.anchor_start or inc.group.start
+        stamp = pd.Timestamp(at).strftime("%Y%m%dT%H%M%S")
+        return f"inc-kpi-{stamp}-{str(anchor).replace(':', '-')}"
     first = inc.alarms.sort_values(["event_time", "alarm_id"], kind="stable").iloc[0]
     stamp = pd.Timestamp(first["event_time"]).strftime("%Y%m%dT%H%M%S")
     return f"inc-{stamp}-{str(first['managed_object']).replace(':', '-')}"
 
 
+def _kpi_key(inc: DetectedIncident, known: Sequence[IncidentDoc], quiet: pd.Timedelta) -> str:
+    """:func:`incident_key`, or the id of the KPI incident this one continues (the window
+    moved past its first anomalous period, or a refitted baseline moved it): the oldest
+    sharing an element, opened no later than this one's last anomaly, and unresolved or
+    resolved less than ``quiet`` before this one began (the same anomaly seen again, not
+    a new one: that begins only after ``quiet`` with no anomaly)."""
+    key = incident_key(inc)
+    if any(d.incident_id == key for d in known):
+        return key
+    elements = set(inc.group.elements)
+    start, end = pd.Timestamp(inc.group.start), pd.Timestamp(inc.group.end)
+
+    def continues(d: IncidentDoc) -> bool:
+        if not elements & set(d.elements) or pd.Timestamp(d.opened_at) > end:
+            return False
+        if d.state is not IncidentState.RESOLVED:
+            return True
+        last = d.last_anomaly_at
+        return last is not None and start <= pd.Timestamp(last) + quiet
+
+    same = [d for d in known if continues(d)]
+    if not same:
+        return key
+    return min(same, key=lambda d: (pd.Timestamp(d.opened_at), d.incident_id)).incident_id
+
+
 def _fingerprint(inc: DetectedIncident, alarms: pd.DataFrame) -> str:
-    """What an incident is made of: its raised alarms and whether all have cleared."""
-    ids = ",".join(sorted(inc.alarms["alarm_id"].astype(str)))
-    return hashlib.sha256(f"{ids}|{_all_cleared(inc, alarms)}".encode()).hexdigest()[:16]
+    """What an incident is made of: its raised alarms and whether all have cleared (a
+    KPI-triggered one: its elements and whether its anomaly has ended)."""
+    if inc.trigger == "kpi":
+        text = f"kpi|{','.join(inc.group.elements)}|{inc.ended}"
+    else:
+        ids = ",".join(sorted(inc.alarms["alarm_id"].astype(str)))
+        text = f"{ids}|{_all_cleared(inc, alarms)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _resolved(inc: DetectedIncident, alarms: pd.DataFrame) -> bool:
+    """All alarms cleared; for a KPI-triggered incident: its anomaly has ended."""
+    return inc.ended if inc.trigger == "kpi" else _all_cleared(inc, alarms)
+
+
+def _span(kpis: pd.DataFrame) -> pd.Timedelta:
+    if kpis.empty:
+        return pd.Timedelta(0)
+    t = pd.to_datetime(kpis["period_end"], utc=True)
+    return t.max() - t.min()
 
 
 def _before(a: IncidentState, b: IncidentState) -> bool:
@@ -339,6 +447,8 @@ def _stamped(doc: IncidentDoc, prior: IncidentDoc | None) -> IncidentDoc:
 
 
 def _all_cleared(inc: DetectedIncident, alarms: pd.DataFrame) -> bool:
+    if inc.alarms.empty or alarms.empty:
+        return False
     ids = set(inc.alarms["alarm_id"].astype(str))
     cleared = set(alarms.loc[alarms["state"].astype(str) == "cleared", "alarm_id"].astype(str))
     return bool(ids) and ids <= cleared

@@ -184,25 +184,44 @@ def match_faults(
     slack: timedelta = timedelta(minutes=30),
 ) -> dict[int, int]:
     """label row -> incident index: within the fault window, the incident holding most
-    alarms on the fault's root element, then most on its affected elements."""
+    alarms on the fault's root element, then most on its affected elements; failing
+    any alarm (every alarm of the fault lost), the KPI-triggered incident opened within the fault
+    window whose anomalous elements hold its root element, then most of
+    its affected elements."""
     out: dict[int, int] = {}
     for li, lab in enumerate(labels.itertuples(index=False)):
         affected = set(_as_list(lab.affected_elements)) | {lab.root_element}
         lo, hi = pd.Timestamp(lab.start) - slack, pd.Timestamp(lab.end) + slack
-        best, best_n = -1, (0, 0)
+        best, best_n = -1, (0, 0, 0, 0)
         for ii, inc in enumerate(incidents):
-            a = inc.alarms
-            t = pd.to_datetime(a["event_time"], utc=True)
-            inside = (t >= lo) & (t <= hi)
-            n = (
-                int((inside & (a["managed_object"] == lab.root_element)).sum()),
-                int((inside & a["managed_object"].isin(affected)).sum()),
-            )
+            n = _match_count(inc, lab.root_element, affected, lo, hi)
             if n > best_n:
                 best, best_n = ii, n
         if best >= 0:
             out[li] = best
     return out
+
+
+def _match_count(
+    inc: DetectedIncident, root: str, affected: set[str], lo: pd.Timestamp, hi: pd.Timestamp
+) -> tuple[int, int, int, int]:
+    """(alarms on the root, alarms on affected elements, KPI incident on the root,
+    its anomalous elements among the affected) within ``lo``..``hi``."""
+    if inc.trigger == "kpi":
+        start, end = pd.Timestamp(inc.group.start), pd.Timestamp(inc.group.end)
+        if not lo <= start <= hi or end < lo:
+            return (0, 0, 0, 0)
+        els = set(inc.group.elements)
+        return (0, 0, int(root in els), len(els & affected))
+    a = inc.alarms
+    t = pd.to_datetime(a["event_time"], utc=True)
+    inside = (t >= lo) & (t <= hi)
+    return (
+        int((inside & (a["managed_object"] == root)).sum()),
+        int((inside & a["managed_object"].isin(affected)).sum()),
+        0,
+        0,
+    )
 
 
 def _as_list(value: object) -> list[str]:

@@ -91,6 +91,11 @@ def _lifecycle(ctx: ui.Ctx, incident_id: str) -> None:
         f"State **:blue-badge[{state}]** · severity **{doc.get('severity', '')}** · "
         f"opened {opened} · root element **{doc.get('root_element') or '–'}**"
     )
+    if doc.get("trigger") == "kpi":
+        info.caption(
+            "Silent fault: opened from KPI anomalies sustained with no alarm "
+            "(alarms lost by the EMS, or a fault that raises none)."
+        )
     done = state is IncidentState.RESOLVED
     if c5.button("Acknowledge", disabled=done or state is IncidentState.ACKNOWLEDGED, key="ack"):
         _move(ctx, incident_id, IncidentState.ACKNOWLEDGED)

@@ -107,7 +107,7 @@ def _open_incidents(ctx: ui.Ctx) -> None:
             icon=":material/open_in_new:",
         )
         c2.markdown(f"**{row.severity}**")
-        c3.markdown(row.state)
+        c3.markdown(row.state + (" · KPI" if getattr(row, "trigger", "") == "kpi" else ""))
         c4.markdown(
             f"{row.top_cause or 'not diagnosed yet'}"
             + ("" if pd.isna(row.probability) else f" · p={row.probability:.2f}")

@@ -83,8 +83,13 @@ def incident_event(
     correlated: tuple[tuple[str, tuple[int, ...]], ...] = (),
     notification_id: int = 0,
     base_url: str = "",
+    trigger: str = "alarms",
 ) -> AlertEvent:
-    """Build the event for an incident's current state."""
+    """Build the event for an incident's current state. ``trigger``: what opened the
+    incident (``"alarms"``, or ``"kpi"``: sustained KPI anomalies with no alarm, said in
+    the summary and the details so a NOC sees why it exists). A KPI-triggered incident
+    has no root alarm to name it: its dedup key is made from its incident id instead of
+    its root element (stable over its lifecycle, distinct from the element's next one)."""
     top = incident.candidates[0] if incident.candidates else None
     root = incident.root_element or (top.element if top else "unknown")
     action: Literal["trigger", "acknowledge", "resolve"] = "trigger"
@@ -98,10 +103,12 @@ def incident_event(
         else "under diagnosis"
     )
     fix = incident.remediations[0].action if incident.remediations else None
-    summary = f"[TwinRCA] {cause}" + (f"; recommended: {fix}" if fix else "")
+    silent = " silent fault (KPI anomaly, no alarm):" if trigger == "kpi" else ""
+    summary = f"[TwinRCA]{silent} {cause}" + (f"; recommended: {fix}" if fix else "")
     details: dict[str, Any] = {
         "incident_id": incident.incident_id,
         "state": str(incident.state),
+        "trigger": trigger,
         "root_element": root,
         "alarm_count": len(incident.alarm_ids),
         "elements": list(incident.elements[:50]),
@@ -126,7 +133,12 @@ def incident_event(
     }
     return AlertEvent(
         action=action,
-        dedup_key=dedup_key(root, alarm_type, probable_cause, specific_problem),
+        dedup_key=dedup_key(
+            incident.incident_id if trigger == "kpi" else root,
+            alarm_type,
+            probable_cause,
+            specific_problem,
+        ),
         incident_id=incident.incident_id,
         tenant=incident.tenant,
         summary=summary[:1024],
