@@ -66,6 +66,10 @@ class WindowConfig:
     # kpi_wait_s (wall: PM collection stalled or absent; then go on without them)
     kpi_slack: timedelta = timedelta(minutes=30)
     kpi_wait_s: float = 30.0
+    # with no alarm change, new KPIs alone (silent faults open and end on them) are
+    # examined at most this often (wall): a re-run per reporting period would delay the
+    # alarms that arrive meanwhile when a backlog is replayed fast
+    kpi_scan_s: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +121,7 @@ class SlidingDetector:
         self._progress: pd.Timestamp | None = None
         self._unfinished = True
         self._last_run = 0.0
+        self._scanned: pd.Timestamp | None = None  # the newest KPIs the last run saw
         self._last_signature: tuple[object, ...] | None = None
         self._demand: Demand | None = None
         self._demand_at: pd.Timestamp | None = None
@@ -159,7 +164,9 @@ class SlidingDetector:
         signature = self._signature(alarms)
         retry = self._unfinished and time.monotonic() - self._last_run >= self.config.retry_s
         # no alarm is no reason to stop: a silent fault shows in the KPIs alone
-        if signature == self._last_signature and not retry:
+        since = time.monotonic() - self._last_run
+        scan = self._kpi_end != self._scanned and since >= self.config.kpi_scan_s
+        if signature == self._last_signature and not retry and not scan:
             return TickResult(False, [], time.perf_counter() - t0, self.watermark, scope)
         kpis = self._window_kpis()
         docs = self.pipeline.run_frames(
@@ -168,6 +175,7 @@ class SlidingDetector:
         self._unfinished = any(d.state in UNFINISHED for d in docs)
         self._last_signature = self._signature(alarms)
         self._last_run = time.monotonic()
+        self._scanned = self._kpi_end
         # an incident left short of a recommendation (its KPIs were not all in yet, a
         # verification failed) keeps the window open back to it until it is finished
         self._resume_from = self._oldest_unfinished(docs)
@@ -275,11 +283,11 @@ class SlidingDetector:
         return alarms
 
     def _signature(self, alarms: pd.DataFrame) -> tuple[object, ...]:
-        """What decides a re-run: the alarms, and new KPIs (an unfinished incident's
-        evidence grows; KPI-triggered incidents open and end on them). Recommended
-        incidents whose alarms did not change are skipped by the pipeline."""
+        """What decides a re-run at once: the alarms, and new KPIs while an incident is
+        unfinished (its evidence grows); new KPIs alone wait for ``kpi_scan_s``."""
         last = pd.to_datetime(alarms["event_time"], utc=True).max() if len(alarms) else None
-        return (len(alarms), last, self._kpi_end)
+        kpis = self._kpi_end if self._unfinished else None
+        return (len(alarms), last, kpis)
 
     def _window_start(self) -> pd.Timestamp | None:
         """``lookback`` before the older of the newest data and the progress made,

@@ -235,3 +235,23 @@ def test_an_open_alarm_incident_from_before_the_window_covers_its_elements(
     pipe = Pipeline(store, topo, load_catalogue(), _TopElement(), PipelineConfig())  # type: ignore[arg-type]
     kpis = _kpis(topo, TODAY + pd.Timedelta(hours=6), TODAY + pd.Timedelta(hours=12), sick)
     assert pipe.run_frames(NO_ALARMS, kpis, baseline=baseline) == []
+
+
+def test_the_service_detector_opens_a_kpi_incident_on_a_store_with_no_alarm(
+    topo, sick, store
+) -> None:
+    """The sliding detector of `twinrca serve` runs on new KPIs alone (no alarm at all)."""
+    from twinrca.service.detector import SlidingDetector, WindowConfig
+    from twinrca.store.base import WriteBatch
+
+    store.save_topology(topo)
+    kpis = _kpis(topo, DAY0, TODAY + pd.Timedelta(hours=14), sick)
+    store.write_batch(WriteBatch(kpis=kpis.assign(granularity_s=900, suspect=False)))
+    pipe = Pipeline(store, topo, load_catalogue(), _TopElement(), PipelineConfig())  # type: ignore[arg-type]
+    det = SlidingDetector(store, pipe, topo, WindowConfig(kpi_wait_s=0.0))
+    for _ in range(40):  # a backlog: a few ticks read it all
+        det.tick()
+    det.close()
+    docs = [IncidentDoc.model_validate(d) for d in store.list_documents("incident")]
+    assert [(d.trigger, d.root_element, d.alarms) for d in docs] == [("kpi", sick, [])]
+    assert docs[0].opened_at == FAULT[0] + PERIOD
