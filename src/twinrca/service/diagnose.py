@@ -142,8 +142,9 @@ def detect_incidents(
         )
         out.append(DetectedIncident(g, rows, IncidentEvidence(rows, an, tuple(cands))))
         ends = [cleared.get(str(a)) for a in rows["alarm_id"]]
+        done = [e for e in ends if e is not None]
         # until its alarms have all cleared (for ever while one is raised)
-        end = max(ends) + margin if ends and None not in ends else _NEVER
+        end = max(done) + margin if done and len(done) == len(ends) else _NEVER
         covered.append(Coverage(alarm_reach(cands, topology), pd.Timestamp(g.start) - margin, end))
     if silent and len(anomalies):
         out += _kpi_incidents(
@@ -205,8 +206,10 @@ def _kpi_incidents(
     quiet_periods: int,
 ) -> list[DetectedIncident]:
     """Incidents of the sustained KPI anomalies no alarm group covers."""
-    has_kpis = kpis is not None and len(kpis) > 0
-    times = kpis["period_end"] if has_kpis else anomalies["period_end"]
+    if kpis is not None and len(kpis) == 0:
+        kpis = None
+    has_kpis = kpis is not None
+    times = kpis["period_end"] if kpis is not None else anomalies["period_end"]
     period = reporting_period(times)
     groups, members = group_anomalies(
         degradations(anomalies),
@@ -220,7 +223,7 @@ def _kpi_incidents(
     if not groups:
         return []
     # how far each element has reported (an element that stopped reporting has not ended)
-    if has_kpis:
+    if kpis is not None:
         t = pd.to_datetime(kpis["period_end"], utc=True)
         reported = t.groupby(kpis["managed_object"].astype(str).to_numpy()).max().to_dict()
     else:

@@ -134,7 +134,44 @@ class Pipeline:
             key = incident_key(inc) if inc.trigger != "kpi" else _kpi_key(inc, known, quiet)
             doc = self._one(inc, alarms, kpis, demand, key)
             out.append(doc)
+        if silent:
+            self._supersede([d for d in out if d.trigger != "kpi"], {d.incident_id for d in out})
         return out
+
+    def _supersede(self, alarm_docs: Sequence[IncidentDoc], seen: set[str]) -> None:
+        """Resolve the unresolved KPI incidents no longer detected because an alarm
+        incident now explains their elements (its alarms arrived after the anomaly had
+        opened the KPI incident): one fault, one incident for the NOC."""
+        if not alarm_docs:
+            return
+        reach = [
+            (
+                alarm_reach([e for e in (d.root_element, *d.elements) if e], self.topology),
+                pd.Timestamp(d.opened_at),
+                d.incident_id,
+            )
+            for d in alarm_docs
+        ]
+        for kd in self._kpi_incidents():
+            if kd.incident_id in seen or kd.state in (
+                IncidentState.RESOLVED,
+                IncidentState.ACKNOWLEDGED,
+            ):
+                continue
+            last = pd.Timestamp(kd.last_anomaly_at or kd.opened_at)
+            by = [
+                iid
+                for elements, opened, iid in reach
+                if set(kd.elements) <= elements
+                and opened <= last + pd.Timedelta(hours=1)
+                and opened >= pd.Timestamp(kd.opened_at) - pd.Timedelta(hours=1)
+            ]
+            if not by:
+                continue
+            note = f"superseded by alarm incident {by[0]}"
+            done = transition(kd, IncidentState.RESOLVED, by="twinrca", note=note)
+            self._save(done, kd)
+            log.info("incident %s: %s", kd.incident_id, note)
 
     def _open_alarm_incidents(self) -> list[Coverage]:
         """The reach of the unresolved alarm incidents (opened before the window, their

@@ -255,3 +255,37 @@ def test_the_service_detector_opens_a_kpi_incident_on_a_store_with_no_alarm(
     docs = [IncidentDoc.model_validate(d) for d in store.list_documents("incident")]
     assert [(d.trigger, d.root_element, d.alarms) for d in docs] == [("kpi", sick, [])]
     assert docs[0].opened_at == FAULT[0] + PERIOD
+
+
+def test_a_kpi_incident_is_superseded_when_the_faults_alarm_arrives_late(
+    topo, sick, baseline, store
+) -> None:
+    """The anomaly opened a KPI incident before the element's alarm came in; once the
+    alarm incident explains the element, the KPI incident is resolved (one fault, one
+    incident), with a note naming the alarm incident."""
+    pipe = Pipeline(store, topo, load_catalogue(), _TopElement(), PipelineConfig())  # type: ignore[arg-type]
+    early = _kpis(topo, TODAY + pd.Timedelta(hours=6), TODAY + pd.Timedelta(hours=11), sick)
+    (kpi_doc,) = pipe.run_frames(NO_ALARMS, early, baseline=baseline)
+    assert kpi_doc.trigger == "kpi" and kpi_doc.state is not IncidentState.RESOLVED
+
+    late_alarm = {
+        "alarm_id": "late",
+        "notification_id": 1,
+        "managed_object": sick,
+        "event_time": FAULT[0] + pd.Timedelta(minutes=50),
+        "alarm_type": "EQUIPMENT_ALARM",
+        "probable_cause": "equipmentMalfunction",
+        "specific_problem": "RU fault",
+        "perceived_severity": "MAJOR",
+        "state": "raised",
+        "additional_text": "",
+    }
+    alarms = pd.DataFrame([late_alarm], columns=list(ALARM_COLUMNS))
+    kpis = _kpis(topo, TODAY + pd.Timedelta(hours=6), TODAY + pd.Timedelta(hours=12), sick)
+    docs = pipe.run_frames(alarms, kpis, baseline=baseline)
+    alarm_doc = next(d for d in docs if d.trigger == "alarms")
+    stored = IncidentDoc.model_validate(store.get_document("incident", kpi_doc.incident_id))
+    assert stored.state is IncidentState.RESOLVED
+    assert stored.history[-1]["note"] == f"superseded by alarm incident {alarm_doc.incident_id}"
+    open_ = [d for d in store.list_documents("incident") if d["state"] != "resolved"]
+    assert [d["incident_id"] for d in open_] == [alarm_doc.incident_id]
