@@ -126,7 +126,8 @@ class Pipeline:
         demand = demand if demand is not None else self._demand(kpis)
         known: list[IncidentDoc] = []
         quiet = pd.Timedelta(0)
-        if any(i.trigger == "kpi" for i in detected):
+        has_kpi = any(i.trigger == "kpi" for i in detected)
+        if has_kpi:
             known = self._kpi_incidents()
             quiet = reporting_period(kpis["period_end"]) * KPI_QUIET_PERIODS
         out = []
@@ -135,10 +136,16 @@ class Pipeline:
             doc = self._one(inc, alarms, kpis, demand, key)
             out.append(doc)
         if silent:
-            self._supersede([d for d in out if d.trigger != "kpi"], {d.incident_id for d in out})
+            alarm_docs = [d for d in out if d.trigger != "kpi"]
+            self._supersede(alarm_docs, {d.incident_id for d in out}, known if has_kpi else None)
         return out
 
-    def _supersede(self, alarm_docs: Sequence[IncidentDoc], seen: set[str]) -> None:
+    def _supersede(
+        self,
+        alarm_docs: Sequence[IncidentDoc],
+        seen: set[str],
+        known: Sequence[IncidentDoc] | None,
+    ) -> None:
         """Resolve the unresolved KPI incidents no longer detected because an alarm
         incident now explains their elements (its alarms arrived after the anomaly had
         opened the KPI incident): one fault, one incident for the NOC."""
@@ -152,7 +159,8 @@ class Pipeline:
             )
             for d in alarm_docs
         ]
-        for kd in self._kpi_incidents():
+        # the stored KPI incidents read for this run (those it stored are in ``seen``)
+        for kd in self._kpi_incidents() if known is None else known:
             if kd.incident_id in seen or kd.state in (
                 IncidentState.RESOLVED,
                 IncidentState.ACKNOWLEDGED,

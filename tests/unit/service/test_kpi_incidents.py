@@ -67,6 +67,23 @@ def baseline(topo: Topology) -> SeasonalBaseline:
     return SeasonalBaseline.fit(_kpis(topo, DAY0, TODAY, None))
 
 
+def _ru_alarm(alarm_id: str, element: str, at: pd.Timestamp) -> pd.DataFrame:
+    """One raised RU-fault alarm on ``element`` at ``at``, in the store's columns."""
+    alarm = {
+        "alarm_id": alarm_id,
+        "notification_id": 1,
+        "managed_object": element,
+        "event_time": at,
+        "alarm_type": "EQUIPMENT_ALARM",
+        "probable_cause": "equipmentMalfunction",
+        "specific_problem": "RU fault",
+        "perceived_severity": "MAJOR",
+        "state": "raised",
+        "additional_text": "",
+    }
+    return pd.DataFrame([alarm], columns=list(ALARM_COLUMNS))
+
+
 def _window(topo, sick, baseline, lo_h: float, hi_h: float):
     lo, hi = TODAY + pd.Timedelta(hours=lo_h), TODAY + pd.Timedelta(hours=hi_h)
     kpis = _kpis(topo, lo, hi, sick)
@@ -107,19 +124,7 @@ def test_a_load_shift_alone_is_not_a_fault(topo, sick, baseline) -> None:
 
 def test_an_alarm_group_covering_the_element_opens_no_kpi_incident(topo, sick, baseline) -> None:
     kpis = _kpis(topo, TODAY + pd.Timedelta(hours=6), TODAY + pd.Timedelta(hours=12), sick)
-    alarm = {
-        "alarm_id": "a1",
-        "notification_id": 1,
-        "managed_object": sick,
-        "event_time": FAULT[0] + pd.Timedelta(minutes=2),
-        "alarm_type": "EQUIPMENT_ALARM",
-        "probable_cause": "equipmentMalfunction",
-        "specific_problem": "RU fault",
-        "perceived_severity": "MAJOR",
-        "state": "raised",
-        "additional_text": "",
-    }
-    alarms = pd.DataFrame([alarm], columns=list(ALARM_COLUMNS))
+    alarms = _ru_alarm("a1", sick, FAULT[0] + pd.Timedelta(minutes=2))
     found = detect_incidents(alarms, topo, kpis=kpis, baseline=baseline)
     assert [i.trigger for i in found] == ["alarms"]
 
@@ -268,19 +273,7 @@ def test_a_kpi_incident_is_superseded_when_the_faults_alarm_arrives_late(
     (kpi_doc,) = pipe.run_frames(NO_ALARMS, early, baseline=baseline)
     assert kpi_doc.trigger == "kpi" and kpi_doc.state is not IncidentState.RESOLVED
 
-    late_alarm = {
-        "alarm_id": "late",
-        "notification_id": 1,
-        "managed_object": sick,
-        "event_time": FAULT[0] + pd.Timedelta(minutes=50),
-        "alarm_type": "EQUIPMENT_ALARM",
-        "probable_cause": "equipmentMalfunction",
-        "specific_problem": "RU fault",
-        "perceived_severity": "MAJOR",
-        "state": "raised",
-        "additional_text": "",
-    }
-    alarms = pd.DataFrame([late_alarm], columns=list(ALARM_COLUMNS))
+    alarms = _ru_alarm("late", sick, FAULT[0] + pd.Timedelta(minutes=50))
     kpis = _kpis(topo, TODAY + pd.Timedelta(hours=6), TODAY + pd.Timedelta(hours=12), sick)
     docs = pipe.run_frames(alarms, kpis, baseline=baseline)
     alarm_doc = next(d for d in docs if d.trigger == "alarms")
