@@ -79,8 +79,8 @@ class _Service:
     def start(self) -> _Service:
         args = [
             sys.executable,
-            "-c",
-            "from twinrca.service.cli import main; main()",
+            "-m",
+            "twinrca",
             "serve",
             "--no-api",
             "--health-port=0",
@@ -164,8 +164,8 @@ def test_serve_kill_restart_receiver_down_then_up(
     request: pytest.FixtureRequest,
 ) -> None:
     from twinrca.core.topology import Topology
-    from twinrca.service.predictions import progress_key
     from twinrca.store import open_store
+    from twinrca.training.predictor import progress_key
 
     prefix, tenant = f"{unique_name}.", unique_name
     _topics(kafka_bootstrap, prefix)

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from twinrca.core.topology import Topology
+from twinrca.detect.detector import DetectedIncident
 from twinrca.fmea.catalogue import Catalogue
-from twinrca.service.diagnose import DetectedIncident
 from twinrca.store.base import ALARM_COLUMNS
 from twinrca.twin_replay.simulate import SimResult
 

@@ -7,9 +7,9 @@ from collections import Counter
 
 import pandas as pd
 
+from twinrca.core.incident import IncidentDoc
 from twinrca.core.topology import Topology
 from twinrca.fmea import RatingHistory, current_rows, rerate_from_incidents
-from twinrca.service.incidents import IncidentDoc
 from twinrca.store.base import Store
 
 __all__ = ["rerate_from_service"]

@@ -1,5 +1,5 @@
 """``twinrca serve``: ingest, detection, diagnosis, twin verification, webhooks and the
-API in one long-running process (see :mod:`twinrca.service.runner`)."""
+API in one long-running process (see :mod:`twinrca.runtime.runner`)."""
 
 from __future__ import annotations
 
@@ -77,10 +77,10 @@ def register(app: typer.Typer) -> None:
         from pydantic import SecretStr
 
         from twinrca.core.settings import load_settings
-        from twinrca.service.detector import WindowConfig
-        from twinrca.service.logs import setup_logging
-        from twinrca.service.pipeline import PipelineConfig
-        from twinrca.service.runner import ServeOptions, Service
+        from twinrca.runtime.detect_loop import WindowConfig
+        from twinrca.runtime.flow import PipelineConfig
+        from twinrca.runtime.logs import setup_logging
+        from twinrca.runtime.runner import ServeOptions, Service
 
         settings = load_settings()
         kafka = {

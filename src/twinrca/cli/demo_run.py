@@ -20,24 +20,24 @@ from typing import Any
 
 import pandas as pd
 
+from twinrca.alerts.delivery import Deliverer
+from twinrca.alerts.subscriptions import secrets_by_url
+from twinrca.core.incident import IncidentDoc
 from twinrca.fmea.catalogue import load_catalogue
 from twinrca.ingest.files import ingest_files
 from twinrca.predict.scenario import read_twin_scenario
-from twinrca.service.alerts import secrets_by_url
-from twinrca.service.auth import create_api_key
-from twinrca.service.fmea_feedback import rerate_from_service
-from twinrca.service.incidents import IncidentDoc
-from twinrca.service.pipeline import Pipeline, PipelineConfig
-from twinrca.service.plugins import DIAGNOSERS, PREDICTORS, load_plugins
-from twinrca.service.predictions import (
+from twinrca.runtime.auth import create_api_key
+from twinrca.runtime.flow import Pipeline, PipelineConfig
+from twinrca.runtime.fmea_feedback import rerate_from_service
+from twinrca.runtime.plugins import DIAGNOSERS, PREDICTORS, load_plugins
+from twinrca.store import open_store
+from twinrca.training.diagnoser import train_or_load
+from twinrca.training.predictor import (
     Forecaster,
     PredictorConfig,
     predictions_came_true,
     predictor_or_load,
 )
-from twinrca.service.training import train_or_load
-from twinrca.service.webhooks.delivery import Deliverer
-from twinrca.store import open_store
 from twinrca.twin_replay.generate import generate_scenario
 
 __all__ = ["DemoResult", "run_demo"]

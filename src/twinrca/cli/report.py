@@ -6,7 +6,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from twinrca.service.incidents import IncidentDoc
+from twinrca.core.incident import IncidentDoc
 
 __all__ = ["print_incidents", "print_predictions"]
 

@@ -1,6 +1,6 @@
 """Background process of a Twin-lab job: generate a scenario, zip it, report progress.
 
-``python -m twinrca.service.jobrunner --out DIR --cells N --days D --faults F --seed S``
+``python -m twinrca.runtime.jobrunner --out DIR --cells N --days D --faults F --seed S``
 writes ``DIR/progress.json`` (atomically) at each stage and ``DIR/dataset.zip`` at the end.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from twinrca.core.timeutil import utcnow
-from twinrca.service.jobs import PROGRESS_FILE, ZIP_NAME
+from twinrca.runtime.jobs import PROGRESS_FILE, ZIP_NAME
 
 __all__ = ["main", "run"]
 

@@ -30,7 +30,7 @@ TenantOpt = Annotated[str | None, typer.Option("--tenant", help="Tenant (default
 
 def _settings() -> Settings:
     from twinrca.core.settings import load_settings
-    from twinrca.service.logs import setup_logging
+    from twinrca.runtime.logs import setup_logging
 
     settings = load_settings()
     setup_logging(settings.log_level, json_lines=settings.log_json)

@@ -26,15 +26,20 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from twinrca.causal.anomaly import SeasonalBaseline
+from twinrca.alerts.subscriptions import alerts_for
 from twinrca.causal.diagnosis import BayesianDiagnoser
-from twinrca.causal.incidents import Coverage, reporting_period
+from twinrca.core.incident import (
+    CandidateDoc,
+    IncidentDoc,
+    RemediationDoc,
+    save_incident,
+    transition,
+)
 from twinrca.core.records import IncidentState, RootCauseCandidate
 from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import ElementKind, Topology
-from twinrca.fmea.catalogue import Catalogue
-from twinrca.service.alerts import alerts_for
-from twinrca.service.diagnose import (
+from twinrca.detect.baseline import SeasonalBaseline
+from twinrca.detect.detector import (
     KPI_QUIET_PERIODS,
     DetectedIncident,
     alarm_reach,
@@ -42,14 +47,9 @@ from twinrca.service.diagnose import (
     fmea_entry,
     incident_document,
 )
-from twinrca.service.incidents import (
-    CandidateDoc,
-    IncidentDoc,
-    RemediationDoc,
-    save_incident,
-    transition,
-)
-from twinrca.service.plugins import LoadedPlugin
+from twinrca.detect.grouping import Coverage, reporting_period
+from twinrca.fmea.catalogue import Catalogue
+from twinrca.runtime.plugins import LoadedPlugin
 from twinrca.store.base import Store
 from twinrca.twin_replay.demand import Demand, demand_from_telemetry
 from twinrca.twin_replay.observe import Observation

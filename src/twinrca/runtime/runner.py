@@ -6,10 +6,10 @@ Threads of one :class:`Service`:
   consumer group, offsets in the store), tracking which partitions of the alarms topic
   it owns; the topics are keyed by region (:mod:`twinrca.ingest.keyed`), so those
   partitions name the regions this instance diagnoses;
-- **detect**: every ``interval_s``, :class:`~twinrca.service.detector.SlidingDetector`
+- **detect**: every ``interval_s``, :class:`~twinrca.runtime.detect_loop.SlidingDetector`
   runs the pipeline (detection, diagnosis, twin verification, what-if) on the newest
   window of those regions; incidents and their alerts are saved in one transaction;
-- **predict**: every ``predict_interval_s``, :class:`~twinrca.service.predictions.Forecaster`
+- **predict**: every ``predict_interval_s``, :class:`~twinrca.training.predictor.Forecaster`
   scores the reporting periods completed since its last tick with the fault-risk model
   (trained on twin runs of the topology, cached) and stores predictions (TS 28.104 MDA
   reports) with their alerts in one transaction;
@@ -44,12 +44,12 @@ from twinrca.ingest.keyed import regions_of_partitions
 from twinrca.ingest.metrics import IngestMetrics
 from twinrca.ingest.topics import KINDS, Topics
 from twinrca.ingest.worker import IngestWorker, WorkerConfig
-from twinrca.service.detector import SlidingDetector, WindowConfig
-from twinrca.service.health import HealthServer, ServiceMetrics
-from twinrca.service.pipeline import PipelineConfig
-from twinrca.service.plugins import DIAGNOSERS, PREDICTORS, load_plugins
-from twinrca.service.predictions import Forecaster, PredictorConfig, predictor_or_load
+from twinrca.runtime.detect_loop import SlidingDetector, WindowConfig
+from twinrca.runtime.flow import PipelineConfig
+from twinrca.runtime.health import HealthServer, ServiceMetrics
+from twinrca.runtime.plugins import DIAGNOSERS, PREDICTORS, load_plugins
 from twinrca.store.base import Store, open_store
+from twinrca.training.predictor import Forecaster, PredictorConfig, predictor_or_load
 
 __all__ = ["ServeOptions", "Service", "probe_kafka"]
 
@@ -212,8 +212,8 @@ class Service:
 
     def _pipeline(self, topology: Topology) -> Any:
         from twinrca.fmea.catalogue import load_catalogue
-        from twinrca.service.pipeline import Pipeline
-        from twinrca.service.training import train_or_load
+        from twinrca.runtime.flow import Pipeline
+        from twinrca.training.diagnoser import train_or_load
 
         catalogue = load_catalogue()
         cells = sum(1 for e in topology if str(e.kind) == "cell")
@@ -411,7 +411,7 @@ class Service:
             self._stop.wait(self.options.predict_interval_s)
 
     def _deliver_loop(self) -> None:
-        from twinrca.service.webhooks.delivery import Deliverer
+        from twinrca.alerts.delivery import Deliverer
 
         o = self.options
         deliverer = Deliverer(
@@ -442,7 +442,7 @@ class Service:
             deliverer.close()
 
     def _secret_for(self, url: str) -> str | None:
-        from twinrca.service.alerts import secrets_by_url
+        from twinrca.alerts.subscriptions import secrets_by_url
 
         at, secrets = self._secrets
         if time.monotonic() - at > 10.0:
@@ -453,8 +453,8 @@ class Service:
     def _api_loop(self) -> None:
         import uvicorn
 
-        from twinrca.service.alerts import alerts_for
-        from twinrca.service.api import ApiContext, create_app
+        from twinrca.alerts.subscriptions import alerts_for
+        from twinrca.api.app import ApiContext, create_app
 
         s = self.settings
         stores: dict[str, Store] = {}

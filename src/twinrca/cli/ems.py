@@ -90,7 +90,7 @@ def replay(
     from twinrca.ingest.replay import open_producer
     from twinrca.ingest.replay import replay as run_replay
     from twinrca.ingest.topics import Topics
-    from twinrca.service.logs import setup_logging
+    from twinrca.runtime.logs import setup_logging
 
     settings = load_settings()
     setup_logging(settings.log_level, json_lines=settings.log_json)

@@ -14,9 +14,9 @@ import pandas as pd
 
 from twinrca.causal.diagnosis import BayesianDiagnoser, IncidentEvidence
 from twinrca.core.topology import Topology
+from twinrca.detect.detector import DetectedIncident, detect_incidents, new_diagnoser
 from twinrca.fmea.catalogue import Catalogue
-from twinrca.service.diagnose import DetectedIncident, detect_incidents, new_diagnoser
-from twinrca.service.twin_data import AlarmNoise, alarm_frame, kpi_anomalies, match_faults
+from twinrca.training.twin_data import AlarmNoise, alarm_frame, kpi_anomalies, match_faults
 from twinrca.twin_replay.demand import Demand, generate_demand
 from twinrca.twin_replay.generate import _labels, plant_faults
 from twinrca.twin_replay.simulate import SimResult, simulate

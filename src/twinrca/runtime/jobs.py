@@ -1,7 +1,7 @@
 """Scenario generation jobs of the Twin lab.
 
 :func:`submit` writes a ``scenario_job`` document (``queued``) and starts the generation
-in a background process (:mod:`twinrca.service.jobrunner`), so no page script ever
+in a background process (:mod:`twinrca.runtime.jobrunner`), so no page script ever
 runs the twin. The runner reports through ``<out>/progress.json``; :func:`sync` merges
 that file into the job document (written only when something changed) — the runner
 never opens the store, so it works with the embedded single-writer store too.
@@ -68,7 +68,7 @@ def submit(
 
 def _spawn(out: Path, req: Mapping[str, Any]) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    args = [sys.executable, "-m", "twinrca.service.jobrunner", "--out", str(out)]
+    args = [sys.executable, "-m", "twinrca.runtime.jobrunner", "--out", str(out)]
     for name, value in req.items():
         args += [f"--{name}", str(value)]
     try:

@@ -21,9 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from twinrca.causal.anomaly import SeasonalBaseline
 from twinrca.causal.diagnosis import BayesianDiagnoser, IncidentEvidence, signature
-from twinrca.causal.incidents import (
+from twinrca.core.incident import AlarmRef, CandidateDoc, IncidentDoc
+from twinrca.core.records import IncidentState, PerceivedSeverity, RootCauseCandidate
+from twinrca.core.topology import Topology
+from twinrca.detect.baseline import SeasonalBaseline
+from twinrca.detect.grouping import (
     AlarmGroup,
     Coverage,
     candidate_elements,
@@ -32,10 +35,7 @@ from twinrca.causal.incidents import (
     group_anomalies,
     reporting_period,
 )
-from twinrca.core.records import IncidentState, PerceivedSeverity, RootCauseCandidate
-from twinrca.core.topology import Topology
 from twinrca.fmea.catalogue import Catalogue
-from twinrca.service.incidents import AlarmRef, CandidateDoc, IncidentDoc
 from twinrca.store.base import ALARM_COLUMNS
 
 __all__ = [

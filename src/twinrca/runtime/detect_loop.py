@@ -26,12 +26,12 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from twinrca.causal.anomaly import SeasonalBaseline
+from twinrca.core.incident import IncidentDoc
 from twinrca.core.records import IncidentState
 from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import Topology
-from twinrca.service.incidents import IncidentDoc
-from twinrca.service.pipeline import Pipeline
+from twinrca.detect.baseline import SeasonalBaseline
+from twinrca.runtime.flow import Pipeline
 from twinrca.store.base import Store
 from twinrca.twin_replay.demand import Demand, demand_from_telemetry
 

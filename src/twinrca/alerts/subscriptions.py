@@ -11,22 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from twinrca.core.records import (
-    Incident,
-    IncidentState,
-    PerceivedSeverity,
-    Remediation,
-    RootCauseCandidate,
-)
-from twinrca.service.incidents import IncidentDoc
-from twinrca.service.webhooks.delivery import outbox_payload
-from twinrca.service.webhooks.formats import (
+from twinrca.alerts.delivery import outbox_payload
+from twinrca.alerts.formats import (
     alertmanager_v4,
     generic_json,
     incident_event,
     opsgenie,
     pagerduty_v2,
     threegpp_notification,
+)
+from twinrca.core.incident import IncidentDoc
+from twinrca.core.records import (
+    Incident,
+    IncidentState,
+    PerceivedSeverity,
+    Remediation,
+    RootCauseCandidate,
 )
 from twinrca.store.base import Store
 

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from twinrca.service.webhooks.formats import sign_generic
+from twinrca.alerts.formats import sign_generic
 from twinrca.store.base import OutboxMessage
 
 __all__ = ["Deliverer", "DeliveryResult", "Outbox", "backoff_s", "classify", "outbox_payload"]

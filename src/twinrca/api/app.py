@@ -17,10 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, HttpUrl
 
 from twinrca.core.errors import NotFound, TwinRCAError, ValidationError
-from twinrca.core.records import IncidentState
-from twinrca.core.timeutil import utcnow
-from twinrca.service.auth import RateLimiter, resolve_api_key
-from twinrca.service.incidents import (
+from twinrca.core.incident import (
     CandidateDoc,
     IncidentDoc,
     RemediationDoc,
@@ -28,6 +25,9 @@ from twinrca.service.incidents import (
     save_incident,
     transition,
 )
+from twinrca.core.records import IncidentState
+from twinrca.core.timeutil import utcnow
+from twinrca.runtime.auth import RateLimiter, resolve_api_key
 from twinrca.store.base import OutboxEntry, Store
 
 __all__ = ["ApiContext", "create_app"]
@@ -270,7 +270,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
 
     @app.get("/v1/fmea", tags=["fmea"])
     def fmea(store: StoreDep) -> list[dict[str, Any]]:
-        from twinrca.service.fmea_view import fmea_rows
+        from twinrca.api.fmea_view import fmea_rows
 
         return fmea_rows(store)
 
@@ -287,13 +287,13 @@ def create_app(ctx: ApiContext) -> FastAPI:
     def create_scenario(body: ScenarioRequest, store: StoreDep) -> dict[str, Any]:
         """Generate a labelled scenario in a background process; GET shows its progress
         and, when done, the path of the zipped dataset."""
-        from twinrca.service import jobs
+        from twinrca.runtime import jobs
 
         return jobs.submit(store, ctx.jobs_dir, body.model_dump(), start=ctx.start_jobs)
 
     @app.get("/v1/scenarios/{job_id}", tags=["twin"])
     def get_scenario(job_id: str, store: StoreDep) -> dict[str, Any]:
-        from twinrca.service import jobs
+        from twinrca.runtime import jobs
 
         doc = store.get_document(jobs.KIND, job_id)
         if doc is None:

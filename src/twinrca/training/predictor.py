@@ -4,7 +4,7 @@ runs of the tenant's own topology, scoring every reporting period the store rece
 - :func:`train_predictor` / :func:`predictor_or_load`: twin runs with planted faults on
   the topology, turned into exactly what the store holds after ingest (the PM rows of
   :func:`~twinrca.twin_replay.generate.kpi_rows`, the alarm rows of
-  :func:`~twinrca.service.twin_data.alarm_frame`), features and labels ("service loss
+  :func:`~twinrca.training.twin_data.alarm_frame`), features and labels ("service loss
   (a cell's availability < 50 %) starts on the element or on a cell it feeds within the
   horizon"), a model fitted on one seed and scored on an unseen one (the card's metrics);
   cached per topology like the diagnoser.
@@ -35,6 +35,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twinrca.alerts.delivery import outbox_payload
+from twinrca.alerts.formats import (
+    AlertEvent,
+    alertmanager_v4,
+    generic_json,
+    opsgenie,
+    pagerduty_v2,
+)
 from twinrca.core.errors import ConfigError
 from twinrca.core.records import PerceivedSeverity, dedup_key
 from twinrca.core.timeutil import utcnow
@@ -45,16 +53,8 @@ from twinrca.predict.pipeline import Dataset, prepare, train_evaluate
 from twinrca.predict.risk import RISK_CONFIG, RiskModel
 from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, feeder_events, service_loss_events
 from twinrca.predict.scoring import FaultWarning, json_number, score_frame
-from twinrca.service.detector import read_kpis_ahead
-from twinrca.service.plugins import LoadedPlugin
-from twinrca.service.webhooks.delivery import outbox_payload
-from twinrca.service.webhooks.formats import (
-    AlertEvent,
-    alertmanager_v4,
-    generic_json,
-    opsgenie,
-    pagerduty_v2,
-)
+from twinrca.runtime.detect_loop import read_kpis_ahead
+from twinrca.runtime.plugins import LoadedPlugin
 from twinrca.store.base import Store
 
 __all__ = [
@@ -177,7 +177,7 @@ def _alarm_types(model: RiskModel) -> tuple[str, ...]:
 def _dataset(
     seed: int, topology: Topology, catalogue: Catalogue, cfg: PredictorConfig
 ) -> tuple[Dataset, FeatureSpec]:
-    from twinrca.service.twin_data import AlarmNoise, alarm_frame
+    from twinrca.training.twin_data import AlarmNoise, alarm_frame
     from twinrca.twin_replay.demand import generate_demand
     from twinrca.twin_replay.generate import _labels, kpi_rows, plant_faults
     from twinrca.twin_replay.simulate import simulate
@@ -602,7 +602,7 @@ class Forecaster:
         if not isinstance(out, pd.DataFrame) or not need <= set(out.columns):
             raise ConfigError(
                 f"predictor plugin {plugin.name!r} returned no frame with {sorted(need)}",
-                hint="see twinrca.service.plugins for the Predictor protocol",
+                hint="see twinrca.runtime.plugins for the Predictor protocol",
             )
         if "time" not in out.columns:
             if len(out) != len(rows):

@@ -105,8 +105,8 @@ def discover(
     graph.edges[["cause", "effect", "weight"]].to_csv(out, index=False)
     console.print(f"{len(graph.edges)} edges written to {out}")
     if save:
-        from twinrca.service.graphs import save_graph
-        from twinrca.service.stores import settings_store
+        from twinrca.cli.graphs import save_graph
+        from twinrca.cli.stores import settings_store
 
         with settings_store() as store:
             version = save_graph(
@@ -129,8 +129,8 @@ def history(name: str) -> None:
     """Versions of a stored causal graph."""
     import json
 
-    from twinrca.service.graphs import graph_history
-    from twinrca.service.stores import settings_store
+    from twinrca.cli.graphs import graph_history
+    from twinrca.cli.stores import settings_store
 
     with settings_store() as store:
         typer.echo(json.dumps(graph_history(store, name), indent=1))

@@ -30,9 +30,9 @@ def register(app: typer.Typer) -> None:
 
         from rich.console import Console
 
-        from twinrca.service.demo import run_demo
-        from twinrca.service.logs import setup_logging
-        from twinrca.service.report import print_incidents, print_predictions
+        from twinrca.cli.demo_run import run_demo
+        from twinrca.cli.report import print_incidents, print_predictions
+        from twinrca.runtime.logs import setup_logging
 
         setup_logging("WARNING", json_lines=False)
         logging.getLogger("twinrca").setLevel(logging.WARNING)

@@ -32,18 +32,18 @@ def _root() -> None:
 
 # group name -> (module, help). A group is registered when its module exists.
 _GROUPS: dict[str, tuple[str, str]] = {
-    "ingest": ("twinrca.service.cli.ingest", "Kafka or files into the store."),
-    "ems": ("twinrca.service.cli.ems", "Replay an EMS recording to Kafka."),
-    "logs": ("twinrca.service.cli.logs", "Log templates (drain3)."),
+    "ingest": ("twinrca.cli.ingest", "Kafka or files into the store."),
+    "ems": ("twinrca.cli.ems", "Replay an EMS recording to Kafka."),
+    "logs": ("twinrca.cli.logs", "Log templates (drain3)."),
     "twin": (
-        "twinrca.service.cli.twin",
+        "twinrca.cli.twin",
         "The network twin: generate labelled scenarios, calibrate.",
     ),
-    "causal": ("twinrca.service.cli.causal", "Causal graphs of alarm types."),
-    "rca": ("twinrca.service.cli.rca", "Root-cause ranking of metrics and entities."),
-    "fmea": ("twinrca.service.cli.fmea", "FMEA tables: RPN, Action Priority, criticality."),
-    "predict": ("twinrca.service.cli.predict", "Fault prediction with LightGBM."),
-    "store": ("twinrca.service.cli.store", "Store schema and migrations."),
+    "causal": ("twinrca.cli.causal", "Causal graphs of alarm types."),
+    "rca": ("twinrca.cli.rca", "Root-cause ranking of metrics and entities."),
+    "fmea": ("twinrca.cli.fmea", "FMEA tables: RPN, Action Priority, criticality."),
+    "predict": ("twinrca.cli.predict", "Fault prediction with LightGBM."),
+    "store": ("twinrca.cli.store", "Store schema and migrations."),
 }
 
 for _name, (_module, _help) in _GROUPS.items():
@@ -51,7 +51,7 @@ for _name, (_module, _help) in _GROUPS.items():
         app.add_typer(importlib.import_module(_module).app, name=_name, help=_help)
 
 # top-level commands (demo, serve, dashboard) live in their own modules too
-for _module in ("twinrca.service.cli.demo", "twinrca.service.cli.serve"):
+for _module in ("twinrca.cli.demo", "twinrca.cli.serve"):
     if importlib.util.find_spec(_module) is not None:
         importlib.import_module(_module).register(app)
 
