@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         return [v.doc for v in store.document_history("incident", incident_id)]
 
     from twinrca.predict.scenario import read_twin_scenario
-    from twinrca.training.predictor import predictions_came_true
+    from twinrca.runtime.forecasting import predictions_came_true
 
     predictions = store.list_documents("prediction", limit=100_000)
     came = predictions_came_true(predictions, read_twin_scenario(scenario).events, topology)

@@ -38,9 +38,8 @@ import numpy as np
 import pandas as pd
 
 from twinrca.causal.diagnosis import signature
-from twinrca.detect.detector import new_diagnoser
 from twinrca.fmea.catalogue import Catalogue, load_catalogue
-from twinrca.training.diagnoser import labelled_run, twin_run
+from twinrca.training.diagnoser import labelled_run, new_diagnoser, twin_run
 from twinrca.training.twin_data import AlarmNoise
 from twinrca.twin_replay.network import generate_topology
 from twinrca.twin_replay.observe import Observation

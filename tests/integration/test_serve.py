@@ -164,8 +164,8 @@ def test_serve_kill_restart_receiver_down_then_up(
     request: pytest.FixtureRequest,
 ) -> None:
     from twinrca.core.topology import Topology
+    from twinrca.runtime.forecasting import progress_key
     from twinrca.store import open_store
-    from twinrca.training.predictor import progress_key
 
     prefix, tenant = f"{unique_name}.", unique_name
     _topics(kafka_bootstrap, prefix)

@@ -17,17 +17,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, HttpUrl
 
 from twinrca.core.errors import NotFound, TwinRCAError, ValidationError
-from twinrca.core.incident import (
-    CandidateDoc,
-    IncidentDoc,
-    RemediationDoc,
-    load_incident,
-    save_incident,
-    transition,
-)
+from twinrca.core.incident import CandidateDoc, IncidentDoc, RemediationDoc, transition
 from twinrca.core.records import IncidentState
 from twinrca.core.timeutil import utcnow
 from twinrca.runtime.auth import RateLimiter, resolve_api_key
+from twinrca.runtime.incident_store import load_incident, save_incident
 from twinrca.store.base import OutboxEntry, Store
 
 __all__ = ["ApiContext", "create_app"]

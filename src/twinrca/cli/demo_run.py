@@ -29,15 +29,11 @@ from twinrca.predict.scenario import read_twin_scenario
 from twinrca.runtime.auth import create_api_key
 from twinrca.runtime.flow import Pipeline, PipelineConfig
 from twinrca.runtime.fmea_feedback import rerate_from_service
+from twinrca.runtime.forecasting import Forecaster, predictions_came_true
 from twinrca.runtime.plugins import DIAGNOSERS, PREDICTORS, load_plugins
 from twinrca.store import open_store
 from twinrca.training.diagnoser import train_or_load
-from twinrca.training.predictor import (
-    Forecaster,
-    PredictorConfig,
-    predictions_came_true,
-    predictor_or_load,
-)
+from twinrca.training.predictor import PredictorConfig, predictor_or_load
 from twinrca.twin_replay.generate import generate_scenario
 
 __all__ = ["DemoResult", "run_demo"]

@@ -1,36 +1,27 @@
 """Incident documents and their lifecycle (open → diagnosed → verified → recommended →
-acknowledged → resolved), persisted as store documents of kind ``incident``.
-
-A state change and the webhook alerts it causes are written in one transaction
-(the store's transactional outbox), so an alert is never lost nor sent for a change
-that did not commit.
-"""
+acknowledged → resolved); stored by :mod:`twinrca.runtime.incident_store`."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from twinrca.core.errors import NotFound, ValidationError
+from twinrca.core.errors import ValidationError
 from twinrca.core.records import IncidentState, Remediation
 from twinrca.core.timeutil import utcnow
-from twinrca.store.base import OutboxEntry, Store
 
 __all__ = [
     "AlarmRef",
     "CandidateDoc",
     "IncidentDoc",
     "RemediationDoc",
-    "load_incident",
-    "save_incident",
     "transition",
 ]
 
-KIND = "incident"
 _ORDER = list(IncidentState)
 
 
@@ -100,30 +91,6 @@ class IncidentDoc(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
     #: what the incident was made of when last diagnosed (re-runs skip it when unchanged)
     fingerprint: str = ""
-
-
-def load_incident(store: Store, incident_id: str) -> IncidentDoc:
-    doc = store.get_document(KIND, incident_id)
-    if doc is None:
-        raise NotFound(f"no incident {incident_id!r}")
-    return IncidentDoc.model_validate(doc)
-
-
-def save_incident(
-    store: Store,
-    incident: IncidentDoc,
-    *,
-    alerts: Sequence[OutboxEntry] | None = None,
-) -> int:
-    """Persist the incident (a new version in its history) and enqueue ``alerts``
-    ``(destination, payload)`` or ``(destination, payload, key)`` in the same
-    transaction (a key already enqueued enqueues nothing)."""
-    return store.put_document(
-        KIND,
-        incident.incident_id,
-        incident.model_dump(mode="json"),
-        outbox=list(alerts) if alerts else None,
-    )
 
 
 def transition(

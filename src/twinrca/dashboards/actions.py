@@ -9,11 +9,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from twinrca.core.errors import ValidationError
-from twinrca.core.incident import IncidentDoc, load_incident, save_incident, transition
+from twinrca.core.incident import IncidentDoc, transition
 from twinrca.core.records import IncidentState
 from twinrca.core.timeutil import utcnow
 from twinrca.fmea import FmeaRow, RatingChange, RatingHistory, current_rows
 from twinrca.fmea.ratings import RATING_FIELDS
+from twinrca.runtime.incident_store import load_incident, save_incident
 from twinrca.store.base import OutboxEntry, Store
 
 __all__ = ["AlertsFor", "give_feedback", "move_incident", "save_ratings"]

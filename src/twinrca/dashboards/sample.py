@@ -21,18 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from twinrca.core.incident import (
-    AlarmRef,
-    CandidateDoc,
-    IncidentDoc,
-    RemediationDoc,
-    save_incident,
-    transition,
-)
+from twinrca.core.incident import AlarmRef, CandidateDoc, IncidentDoc, RemediationDoc, transition
 from twinrca.core.records import IncidentState
 from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import Element, ElementKind, Topology
 from twinrca.fmea import Catalogue, FailureMode, RatingHistory, load_catalogue
+from twinrca.runtime.incident_store import save_incident
 from twinrca.store.base import Store, WriteBatch, open_store
 
 __all__ = ["SampleSummary", "seed_file", "seed_store"]

@@ -28,13 +28,7 @@ import pandas as pd
 
 from twinrca.alerts.subscriptions import alerts_for
 from twinrca.causal.diagnosis import BayesianDiagnoser
-from twinrca.core.incident import (
-    CandidateDoc,
-    IncidentDoc,
-    RemediationDoc,
-    save_incident,
-    transition,
-)
+from twinrca.core.incident import CandidateDoc, IncidentDoc, RemediationDoc, transition
 from twinrca.core.records import IncidentState, RootCauseCandidate
 from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import ElementKind, Topology
@@ -44,11 +38,11 @@ from twinrca.detect.detector import (
     DetectedIncident,
     alarm_reach,
     detect_incidents,
-    fmea_entry,
-    incident_document,
 )
-from twinrca.detect.grouping import Coverage, reporting_period
+from twinrca.detect.episodes import Coverage, reporting_period
 from twinrca.fmea.catalogue import Catalogue
+from twinrca.runtime.documents import fmea_entry, incident_document
+from twinrca.runtime.incident_store import save_incident
 from twinrca.runtime.plugins import LoadedPlugin
 from twinrca.store.base import Store
 from twinrca.twin_replay.demand import Demand, demand_from_telemetry

@@ -46,10 +46,11 @@ from twinrca.ingest.topics import KINDS, Topics
 from twinrca.ingest.worker import IngestWorker, WorkerConfig
 from twinrca.runtime.detect_loop import SlidingDetector, WindowConfig
 from twinrca.runtime.flow import PipelineConfig
+from twinrca.runtime.forecasting import Forecaster
 from twinrca.runtime.health import HealthServer, ServiceMetrics
 from twinrca.runtime.plugins import DIAGNOSERS, PREDICTORS, load_plugins
 from twinrca.store.base import Store, open_store
-from twinrca.training.predictor import Forecaster, PredictorConfig, predictor_or_load
+from twinrca.training.predictor import PredictorConfig, predictor_or_load
 
 __all__ = ["ServeOptions", "Service", "probe_kafka"]
 

@@ -6,15 +6,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import pickle
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from twinrca.causal.diagnosis import BayesianDiagnoser, IncidentEvidence
+from twinrca.causal.diagnosis import BayesianDiagnoser, signature
+from twinrca.core.records import RootCauseCandidate
 from twinrca.core.topology import Topology
-from twinrca.detect.detector import DetectedIncident, detect_incidents, new_diagnoser
+from twinrca.detect.detector import DetectedIncident, IncidentEvidence, detect_incidents
 from twinrca.fmea.catalogue import Catalogue
 from twinrca.training.twin_data import AlarmNoise, alarm_frame, kpi_anomalies, match_faults
 from twinrca.twin_replay.demand import Demand, generate_demand
@@ -23,7 +25,9 @@ from twinrca.twin_replay.simulate import SimResult, simulate
 
 __all__ = [
     "TwinRun",
+    "diagnose",
     "labelled_run",
+    "new_diagnoser",
     "train_diagnoser",
     "train_or_load",
     "training_cases",
@@ -31,6 +35,33 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+def new_diagnoser(topology: Topology, catalogue: Catalogue) -> BayesianDiagnoser:
+    """A diagnoser over the catalogue's primary modes, priors from FMEA occurrence."""
+    return BayesianDiagnoser(
+        topology,
+        mode_kinds={m.id: str(m.element_kind) for m in catalogue if m.primary},
+        mode_prior={m.id: float(m.occurrence) for m in catalogue if m.primary},
+        alarm_vocab=sorted(
+            {signature(r.probable_cause, r.specific_problem) for m in catalogue for r in m.alarms}
+        ),
+    )
+
+
+def diagnose(
+    diagnoser: BayesianDiagnoser,
+    incidents: Iterable[DetectedIncident],
+    *,
+    top: int = 5,
+) -> list[tuple[DetectedIncident, list[RootCauseCandidate], float]]:
+    """Ranked candidates per incident, with the seconds diagnosis took."""
+    out = []
+    for inc in incidents:
+        t0 = time.perf_counter()
+        ranked = diagnoser.rank(inc.evidence, top=top)
+        out.append((inc, ranked, time.perf_counter() - t0))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,10 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
+from twinrca.core.columns import ALARM_COLUMNS
 from twinrca.core.topology import Topology
 from twinrca.detect.detector import DetectedIncident
 from twinrca.fmea.catalogue import Catalogue
-from twinrca.store.base import ALARM_COLUMNS
 from twinrca.twin_replay.simulate import SimResult
 
 __all__ = ["AlarmNoise", "alarm_frame", "kpi_anomalies", "match_faults"]

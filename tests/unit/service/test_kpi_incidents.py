@@ -12,13 +12,14 @@ import pandas as pd
 import pytest
 
 from twinrca.alerts.subscriptions import alerts_for
-from twinrca.core.incident import IncidentDoc, save_incident
+from twinrca.core.incident import IncidentDoc
 from twinrca.core.records import IncidentState, RootCauseCandidate
 from twinrca.core.topology import ElementKind, Topology
 from twinrca.detect.baseline import SeasonalBaseline
 from twinrca.detect.detector import KPI_QUIET_PERIODS, detect_incidents
 from twinrca.fmea.catalogue import load_catalogue
 from twinrca.runtime.flow import Pipeline, PipelineConfig, incident_key
+from twinrca.runtime.incident_store import save_incident
 from twinrca.store import Store, open_store
 from twinrca.store.base import ALARM_COLUMNS
 from twinrca.twin_replay.network import generate_topology

@@ -7,10 +7,9 @@ import pandas as pd
 import pytest
 
 from twinrca.core import ConfigError, RootCauseCandidate
-from twinrca.detect.detector import new_diagnoser
 from twinrca.fmea.catalogue import load_catalogue
 from twinrca.runtime.plugins import DIAGNOSERS, Diagnoser, load_plugins
-from twinrca.training.diagnoser import labelled_run, training_cases
+from twinrca.training.diagnoser import labelled_run, new_diagnoser, training_cases
 from twinrca.twin_replay.network import generate_topology
 
 

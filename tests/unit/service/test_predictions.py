@@ -12,12 +12,11 @@ import pytest
 from twinrca.core.topology import ElementKind
 from twinrca.fmea.catalogue import load_catalogue
 from twinrca.ingest.files import ingest_files
+from twinrca.runtime.forecasting import Forecaster, predictions_came_true
 from twinrca.store import open_store
 from twinrca.training.predictor import (
-    Forecaster,
     PredictorConfig,
     feature_alarms,
-    predictions_came_true,
     predictor_or_load,
     wide_kpis,
 )
@@ -261,8 +260,8 @@ def test_regions_resume_separately_and_nothing_is_skipped_while_none_is_owned(
     from dataclasses import replace
 
     from twinrca.core.topology import Topology
+    from twinrca.runtime.forecasting import progress_key
     from twinrca.store.base import WriteBatch
-    from twinrca.training.predictor import progress_key
 
     _, source = ingested
     kpis, alarms = source.read_kpis(), source.read_alarms()
