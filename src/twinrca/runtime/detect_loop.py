@@ -6,7 +6,7 @@ time, keeps the rows of the regions this instance owns, and runs the pipeline on
 when something changed. Incidents keep stable ids (their first alarm), so a re-run
 updates rather than duplicates; recommended incidents whose alarms did not change are
 skipped by the pipeline. The seasonal baseline is refitted on the history in a
-background thread every ``refit_every`` of data time.
+background thread every ``refit_every`` of data time (:mod:`twinrca.detect.refit`).
 
 Data time, not wall time: the window follows the newest data in the store, so a
 replayed recording and a live EMS behave the same. Nothing is skipped when data comes
@@ -18,7 +18,6 @@ and a window starts ``lookback`` before the older of that progress and the newes
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from twinrca.core.records import IncidentState
 from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import Topology
 from twinrca.detect.baseline import SeasonalBaseline
+from twinrca.detect.refit import BaselineRefitter
 from twinrca.runtime.flow import Pipeline
 from twinrca.store.base import Store
 from twinrca.twin_replay.demand import Demand, demand_from_telemetry
@@ -125,10 +125,9 @@ class SlidingDetector:
         self._last_signature: tuple[object, ...] | None = None
         self._demand: Demand | None = None
         self._demand_at: pd.Timestamp | None = None
-        self._baseline: SeasonalBaseline | None = None
-        self._baseline_at: pd.Timestamp | None = None
-        self._fitting: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._baseline = BaselineRefitter(
+            refit_every=config.refit_every, min_span=config.min_baseline
+        )
 
     # ------------------------------------------------------------------ public
     def resume(self) -> int:
@@ -208,8 +207,7 @@ class SlidingDetector:
         return min(opened) - pd.Timedelta(hours=1) if opened else None
 
     def close(self) -> None:
-        if self._fitting is not None:
-            self._fitting.join(timeout=30)
+        self._baseline.close()
 
     # ------------------------------------------------------------------ regions
     def _current_scope(self) -> frozenset[str] | None:
@@ -219,8 +217,9 @@ class SlidingDetector:
             log.info("diagnosing regions %s", "all" if scope is None else sorted(scope))
             self._scope = scope
             self._kpis, self._kpi_end, self._last_signature = pd.DataFrame(), None, None
-            self._baseline = self._demand = None
-            self._baseline_at = self._demand_at = None
+            self._baseline.reset()
+            self._demand = None
+            self._demand_at = None
             self._progress = self._load_progress(scope)
         return scope
 
@@ -323,33 +322,7 @@ class SlidingDetector:
     def _current_baseline(self) -> SeasonalBaseline | None:
         """The background-fitted baseline; None (fit on the window) until there is a
         day of history."""
-        if self._kpis.empty:
-            return None
-        span = self._kpis["period_end"].max() - self._kpis["period_end"].min()
-        if span < self.config.min_baseline:
-            return None
-        due = self._baseline_at is None or self._kpi_end - self._baseline_at >= (
-            self.config.refit_every
-        )
-        if due and (self._fitting is None or not self._fitting.is_alive()):
-            history, at = self._kpis, self._kpi_end
-            self._fitting = threading.Thread(
-                target=self._fit, args=(history, at), name="twinrca-baseline", daemon=True
-            )
-            self._fitting.start()
-            if self._baseline is None:
-                self._fitting.join()  # the first one is needed now
-        with self._lock:
-            return self._baseline
-
-    def _fit(self, history: pd.DataFrame, at: pd.Timestamp) -> None:
-        t0 = time.perf_counter()
-        baseline = SeasonalBaseline.fit(history)
-        with self._lock:
-            self._baseline, self._baseline_at = baseline, at
-        log.info(
-            "baseline refitted on %d KPI rows in %.1f s", len(history), time.perf_counter() - t0
-        )
+        return self._baseline.current(self._kpis, self._kpi_end)
 
 
 def read_kpis_ahead(
