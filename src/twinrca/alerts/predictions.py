@@ -12,13 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from twinrca.alerts.delivery import outbox_payload
-from twinrca.alerts.formats import (
-    AlertEvent,
-    alertmanager_v4,
-    generic_json,
-    opsgenie,
-    pagerduty_v2,
-)
+from twinrca.alerts.formats import AlertEvent
+from twinrca.alerts.render import render
 from twinrca.core.records import PerceivedSeverity, dedup_key
 from twinrca.store.base import Store
 
@@ -70,22 +65,7 @@ def prediction_alerts(
     ev = _event(doc, base_url)
     for s in subs:
         fmt, secret = s["format"], s.get("secret") or ""
-        headers: dict[str, str] = {}
-        if fmt == "3gpp":
-            body = _mda(doc)
-        elif fmt == "alertmanager":
-            body = alertmanager_v4(ev)
-            for alert in body["alerts"]:
-                alert["labels"]["alertname"] = "TwinRCAFaultPrediction"
-            body["commonLabels"]["alertname"] = "TwinRCAFaultPrediction"
-        elif fmt == "pagerduty":
-            body = pagerduty_v2(ev, routing_key=secret)
-        elif fmt == "opsgenie":
-            body = opsgenie(ev)
-            body["tags"].append("prediction")
-            headers["Authorization"] = f"GenieKey {secret}"
-        else:
-            body = {**generic_json(ev), "event": "prediction"}
+        body, headers = render(fmt, ev, secret)
         key = f"{doc['prediction_id']}|open|{s['subscription_id']}"
         out.append((s["url"], outbox_payload(fmt, body, headers), key))
     return out

@@ -12,14 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from twinrca.alerts.delivery import outbox_payload
-from twinrca.alerts.formats import (
-    alertmanager_v4,
-    generic_json,
-    incident_event,
-    opsgenie,
-    pagerduty_v2,
-    threegpp_notification,
-)
+from twinrca.alerts.formats import incident_event
+from twinrca.alerts.render import render
 from twinrca.core.incident import IncidentDoc
 from twinrca.core.records import (
     Incident,
@@ -107,18 +101,7 @@ def alerts_for(
     out = []
     for s in subs:
         fmt, secret = s["format"], s.get("secret") or ""
-        headers: dict[str, str] = {}
-        if fmt == "alertmanager":
-            body = alertmanager_v4(event)
-        elif fmt == "pagerduty":
-            body = pagerduty_v2(event, routing_key=secret)
-        elif fmt == "opsgenie":
-            body = opsgenie(event)
-            headers["Authorization"] = f"GenieKey {secret}"
-        elif fmt == "3gpp":
-            body = threegpp_notification(event)
-        else:
-            body = generic_json(event)
+        body, headers = render(fmt, event, secret)
         sub_id = str(s.get("subscription_id") or s["url"])
         key = alert_key(doc.incident_id, doc.state, sub_id)
         out.append((s["url"], outbox_payload(fmt, body, headers), key))
