@@ -20,7 +20,7 @@ from twinrca.detect.detector import DetectedIncident, IncidentEvidence, detect_i
 from twinrca.fmea.catalogue import Catalogue
 from twinrca.training.twin_data import AlarmNoise, alarm_frame, kpi_anomalies, match_faults
 from twinrca.twin_replay.demand import Demand, generate_demand
-from twinrca.twin_replay.generate import _labels, plant_faults
+from twinrca.twin_replay.generate import fault_labels, plant_faults
 from twinrca.twin_replay.simulate import SimResult, simulate
 
 __all__ = [
@@ -91,7 +91,7 @@ def twin_run(
         topology, catalogue, count=faults, steps=dem.steps, step_minutes=dem.step_minutes, seed=seed
     )
     res = simulate(topology, dem, ivs, seed=seed, catalogue=catalogue, engine=engine)
-    labels = _labels(res, topology, catalogue, ivs)
+    labels = fault_labels(res, topology, catalogue, ivs)
     alarms = alarm_frame(res, topology, catalogue, noise=noise or AlarmNoise(), seed=seed)
     incidents = detect_incidents(alarms, topology, anomalies=kpi_anomalies(res))
     return TwinRun(incidents, labels, match_faults(incidents, labels), alarms, res, dem)

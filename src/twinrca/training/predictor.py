@@ -139,7 +139,7 @@ def _dataset(
 ) -> tuple[Dataset, FeatureSpec]:
     from twinrca.training.twin_data import AlarmNoise, alarm_frame
     from twinrca.twin_replay.demand import generate_demand
-    from twinrca.twin_replay.generate import _labels, kpi_rows, plant_faults
+    from twinrca.twin_replay.generate import fault_labels, kpi_rows, plant_faults
     from twinrca.twin_replay.simulate import simulate
 
     cells = topology.ids(ElementKind.CELL)
@@ -149,7 +149,7 @@ def _dataset(
         topology, catalogue, count=faults, steps=dem.steps, step_minutes=dem.step_minutes, seed=seed
     )
     res = simulate(topology, dem, ivs, seed=seed, catalogue=catalogue)
-    planted = _labels(res, topology, catalogue, ivs)
+    planted = fault_labels(res, topology, catalogue, ivs)
     for col in ("start", "end"):
         planted[col] = pd.to_datetime(planted[col], utc=True)
     kpis = wide_kpis(kpi_rows(res, topology))
@@ -186,7 +186,7 @@ def _warn_threshold(y: np.ndarray, p: np.ndarray, precision: float) -> float:
 def training_topology(topology: Topology, max_cells: int) -> Topology:
     """``topology`` itself when small enough, else the neighbourhood (cells, neighbour
     cells, feeding transport and core) of its first sites holding ~``max_cells`` cells."""
-    from twinrca.twin_replay._local import neighbourhood
+    from twinrca.twin_replay import neighbourhood
 
     if len(topology.ids(ElementKind.CELL)) <= max_cells:
         return topology
