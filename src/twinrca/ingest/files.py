@@ -36,7 +36,7 @@ from twinrca.core.dn import DnIndex
 from twinrca.core.errors import ValidationError
 from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import Topology
-from twinrca.ingest.columns import Columns, LogColumns
+from twinrca.ingest.columns import AlarmColumns, Columns, LogColumns
 from twinrca.ingest.deadletter import DeadLetter
 from twinrca.ingest.decode import decode_alarm, decode_pm_json, load_json
 from twinrca.ingest.kpimap import KpiMapping
@@ -122,16 +122,28 @@ def _read(path: Path) -> bytes:
 
 
 def decode_json_line(line: bytes, cols: Columns, normaliser: Normaliser | None = None) -> None:
-    """A JSON line of any kind (PM batch, alarm notification, log event, VES event)."""
+    """A JSON line of any kind (PM batch, alarm notification, log event, VES event).
+
+    With a ``normaliser``, alarms' objects are resolved to topology elements and VES
+    KPIs are staged in it (the caller flushes it); without one, VES KPIs are derived
+    at once."""
     doc = load_json(line)
     if is_ves(doc):
         staged = Columns()
         decode_ves(line, staged)
-        (normaliser or Normaliser()).absorb(staged, cols)
+        norm = normaliser or Normaliser()
+        norm.stage(staged, cols)
+        if normaliser is None:
+            norm.flush(cols.kpis)
     elif "measurements" in doc:
         decode_pm_json(line, cols.kpis)
     elif "notificationType" in doc:
-        decode_alarm(line, cols.alarms)
+        if normaliser is None:
+            decode_alarm(line, cols.alarms)
+        else:
+            staged_alarms = AlarmColumns()
+            decode_alarm(line, staged_alarms)
+            normaliser.alarms(staged_alarms.rows, cols)
     elif "message" in doc:
         decode_log(line, cols.logs)
     else:
@@ -197,6 +209,11 @@ class _Run:
             self.dead(DeadLetter.of_rejected(part, source, 0, offset))
         self.cols.rejected.clear()
 
+    def end_file(self) -> None:
+        """The file's log rows into the batch (vendor KPIs wait in the normaliser, to be
+        derived many files at once)."""
+        self.end_logs()
+
     def end_logs(self) -> None:
         """Template the pending log rows and move them into the batch."""
         if self.file_logs.rows:
@@ -208,10 +225,11 @@ class _Run:
     def maybe_flush(self) -> None:
         if len(self.file_logs) >= LOG_CHUNK:
             self.end_logs()
-        if self.batch.size >= self.batch_rows:
+        if self.batch.size + len(self.normaliser.pending) >= self.batch_rows:
             self.flush()
 
     def flush(self) -> None:
+        self.normaliser.flush(self.batch.columns.kpis)
         batch = self.batch
         if batch.size:
             r = self.writer.write(batch)
@@ -269,7 +287,7 @@ def _xml(path: Path, data: bytes, run: _Run) -> None:
         run.dead(DeadLetter.of(data, exc, source, 0, 0))
         return
     run.good()
-    run.normaliser.kpis(pm.kpis, run.cols.kpis)
+    run.normaliser.pending.extend(pm.kpis)
     run.cols.rejected.extend(pm.rejected)
     run.dead_parts(source, 0)
     run.result.warnings.extend((path, w) for w in pm.warnings)
@@ -331,7 +349,7 @@ def ingest_files(
         else:
             result.files += 1
             result.messages += _file(path, kind, data, run)
-            run.end_logs()
+            run.end_file()
             run.maybe_flush()
             reporter.maybe_report()
         if progress is not None:

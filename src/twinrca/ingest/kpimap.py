@@ -158,11 +158,11 @@ class KpiMapping:
                 cols.add(f"{name}.count", count)
                 cols.add(f"{name}.mean", mean)
         for name, formulas in self.kpis.items():
-            if name in wide.columns:
-                continue  # the KPI is in the data already
             value = pd.Series(np.nan, index=wide.index)
             for formula in formulas:
                 value = value.fillna(formula.evaluate(cols, period.astype(float)))
+            if name in wide.columns:  # objects that report the KPI itself keep theirs
+                value = value.where(wide[name].isna())
             out[name] = value
         return out
 

@@ -79,7 +79,7 @@ class BatchBuilder:
         log_tagger: LogTagger | None = None,
         normaliser: Normaliser | None = None,
     ) -> None:
-        norm = normaliser or Normaliser()
+        norm = self.normaliser = normaliser or Normaliser()
         self._decoders: dict[str, Decoder] = {t: decoder_for(k, norm) for t, k in kinds.items()}
         self.keep_messages = keep_messages
         self.log_tagger = log_tagger  # names the log rows each add() decodes
@@ -106,6 +106,7 @@ class BatchBuilder:
                 offsets[key] = offset + 1
             if self.keep_messages:
                 batch.messages.append(rec)
+        self.normaliser.flush(cols.kpis)
         if self.log_tagger is not None:
             self.log_tagger.tag(cols.logs, first_log)
 

@@ -48,7 +48,7 @@ def _ves(norm: Normaliser) -> Decoder:
     def decode(data: bytes, cols: Columns) -> None:
         staged = Columns()
         decode_ves(data, staged)
-        norm.absorb(staged, cols)
+        norm.stage(staged, cols)  # KPIs derived in BatchBuilder.add, once per poll
 
     return decode
 

@@ -32,6 +32,7 @@ class Normaliser:
         self.stats = MappingStats()
         self.unknown_objects: dict[str, int] = {}
         self._names: dict[str, str] = {}
+        self.pending = KpiColumns()
 
     def kpis(self, raw: KpiColumns, into: KpiColumns) -> None:
         """``raw`` counters and the KPIs derived from them into ``into``."""
@@ -41,12 +42,22 @@ class Normaliser:
             cols.managed_object[:] = [self._element(mo) for mo in cols.managed_object]
             into.extend(cols)
 
-    def absorb(self, staged: Columns, into: Columns) -> None:
-        """A decoded vendor message: KPIs normalised, alarms' objects resolved."""
-        self.kpis(staged.kpis, into.kpis)
-        for row in staged.alarms.rows:
-            into.alarms.rows.append((*row[:2], self._element(str(row[2])), *row[3:]))
+    def stage(self, staged: Columns, into: Columns) -> None:
+        """A decoded vendor message: alarms' objects resolved into ``into`` now, KPIs
+        kept until :meth:`flush` (deriving many messages at once is much faster)."""
+        self.pending.extend(staged.kpis)
+        self.alarms(staged.alarms.rows, into)
         into.rejected.extend(staged.rejected)
+
+    def alarms(self, rows: list[tuple[object, ...]], into: Columns) -> None:
+        """Alarm rows with their objects resolved."""
+        into.alarms.rows.extend((*r[:2], self._element(str(r[2])), *r[3:]) for r in rows)
+
+    def flush(self, into: KpiColumns) -> None:
+        """The staged KPIs, and the KPIs derived from them, into ``into``."""
+        if len(self.pending):
+            pending, self.pending = self.pending, KpiColumns()
+            self.kpis(pending, into)
 
     def _element(self, name: str) -> str:
         if self.dns is None:
