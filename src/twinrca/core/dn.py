@@ -7,8 +7,9 @@ a string or a list, or an element id that is a DN itself; a topology file may al
 DNs to ids in a top-level ``"dns"`` object, folded into the elements on reading). A
 DN matches when one of the two is the other with leading RDNs removed (the file's
 ``ManagedElement=gnb7,...`` against the topology's ``SubNetwork=1,ManagedElement=gnb7,...``
-and the other way round), as long as the shorter keeps at least two RDNs; a suffix
-that two elements share names neither.
+and the other way round), as long as the shorter keeps at least two RDNs (or is one
+``ManagedElement`` / ``MeContext`` RDN); a suffix that two elements share names
+neither.
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ from typing import Any
 __all__ = ["DnIndex", "element_dns", "normalise_dn", "rdns"]
 
 _AMBIGUOUS = "\x00ambiguous"
+#: RDN types that name a network element alone (a suffix of one RDN of these matches)
+_ELEMENT_RDNS = frozenset({"ManagedElement", "MeContext"})
+
+
+def _matchable(parts: list[str], i: int) -> bool:
+    """May the suffix ``parts[i:]`` stand for the whole DN?"""
+    return i == 0 or len(parts) - i >= 2 or parts[i].split("=", 1)[0] in _ELEMENT_RDNS
 
 
 def rdns(dn: str) -> list[str]:
@@ -57,7 +65,7 @@ class DnIndex:
             for dn in element_dns(element_id, attrs):
                 parts = rdns(dn)
                 for i in range(len(parts)):
-                    if i == 0 or len(parts) - i >= 2:
+                    if _matchable(parts, i):
                         self._put(",".join(parts[i:]), element_id, exact=i == 0)
         self._cache: dict[str, str | None] = {}
 
@@ -84,8 +92,8 @@ class DnIndex:
     def _lookup(self, name: str) -> str | None:
         parts = rdns(name)
         for i in range(len(parts)):
-            if i > 0 and len(parts) - i < 2:
-                break
+            if not _matchable(parts, i):
+                continue
             hit = self._suffix.get(",".join(parts[i:]))
             if hit is not None:
                 return None if hit == _AMBIGUOUS else hit
