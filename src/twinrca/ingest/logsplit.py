@@ -23,6 +23,7 @@ template miner owns the Drain tree and calls :meth:`ClusterStats.observe` and
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import combinations
@@ -151,20 +152,29 @@ class ClusterStats:
                 found.update((a, b))
         return frozenset(found)
 
-    def render(self, template: tuple[str, ...], tokens: list[str], rules: SplitRules) -> str:
+    def render(self, template: Sequence[str], tokens: Sequence[str], rules: SplitRules) -> str:
         """The final template of one message of this cluster."""
+        return self.render_split(template, tokens, rules)[0]
+
+    def render_split(
+        self, template: Sequence[str], tokens: Sequence[str], rules: SplitRules
+    ) -> tuple[str, list[str]]:
+        """(final template, ``position=word`` of each wildcard restored to a word)."""
         by_class, by_value = self.split_positions(rules)
         out = []
+        split = []
         for p, word in enumerate(template):
             if word != WILDCARD or p >= len(tokens):
                 out.append(word)
-            elif p in by_value:
-                out.append(tokens[p])
+                continue
+            if p in by_value:
+                word = tokens[p]
             elif p in by_class:
-                out.append(by_class[p].get(tokens[p], WILDCARD))
-            else:
-                out.append(WILDCARD)
-        return " ".join(out)
+                word = by_class[p].get(tokens[p], WILDCARD)
+            if word != WILDCARD:
+                split.append(f"{p}={word}")
+            out.append(word)
+        return " ".join(out), split
 
     def to_json(self) -> dict[str, object]:
         return {
