@@ -1,11 +1,11 @@
 """Online clustering of masked log messages (a Drain-style prefix tree, own code).
 
 Messages (already masked, as token lists) are bucketed by their length and their
-first two tokens (a token holding a digit or a wildcard counts as ``<*>``); inside a
+first token (a token holding a digit or a wildcard counts as ``<*>``); inside a
 bucket a message joins the most similar cluster when at least ``sim_th`` of its
-positions agree (a wildcard of the message agrees with a wildcard of the template),
-else it opens a new cluster. Joining widens the template: disagreeing positions
-become ``<*>``.
+positions agree (a wildcard of the message agrees with a wildcard of the template,
+``key=a`` agrees with ``key=b``), else it opens a new cluster. Joining widens the
+template: disagreeing positions become ``<*>`` (``key=<*>`` for a pair).
 
 Each cluster gets its id when it is created (``T`` + 12 hex digits of a hash of the
 first message) and keeps it while its template widens: an id names a group of
@@ -47,6 +47,33 @@ def _route(token: str) -> str:
     return WILDCARD if WILDCARD in token or _DIGIT.search(token) else token
 
 
+_SEP = ",;|"
+
+
+def _key(token: str) -> str:
+    """``key=`` of a ``key=value`` token ('' for other tokens)."""
+    k = token.find("=")
+    return token[: k + 1] if k > 0 and token[:k].replace("_", "").replace(".", "").isalnum() else ""
+
+
+def _agree(t: str, w: str) -> bool:
+    """A template token and a message token agree: equal, both values, or the same
+    key of a ``key=value`` pair (the value of a pair is a value)."""
+    if t == w or (t == WILDCARD and WILDCARD in w):
+        return True
+    key = _key(t)
+    return bool(key) and w.startswith(key)
+
+
+def _general(t: str, w: str) -> str:
+    """What a template token becomes when a message disagrees with it."""
+    key = _key(t)
+    if key and w.startswith(key):
+        end = t[-1] if t[-1] in _SEP and w[-1:] == t[-1] else ""
+        return f"{key}{WILDCARD}{end}"
+    return WILDCARD
+
+
 class ClusterTree:
     """The clusters and their index; ``sim_th`` is the share of agreeing positions."""
 
@@ -54,14 +81,11 @@ class ClusterTree:
         self.sim_th = sim_th
         self.max_seen = max_seen
         self.clusters: list[Cluster] = []
-        self._buckets: dict[tuple[int, str, str], list[int]] = {}
+        self._buckets: dict[tuple[int, str], list[int]] = {}
         self._seen: dict[tuple[str, ...], int] = {}
 
-    def _bucket(self, tokens: Sequence[str]) -> tuple[int, str, str]:
-        n = len(tokens)
-        first = _route(tokens[0]) if n else ""
-        second = _route(tokens[1]) if n > 1 else ""
-        return n, first, second
+    def _bucket(self, tokens: Sequence[str]) -> tuple[int, str]:
+        return len(tokens), (_route(tokens[0]) if tokens else "")
 
     def add(self, tokens: tuple[str, ...]) -> tuple[int, bool]:
         """Place one message; returns (cluster index, whether anything changed)."""
@@ -107,7 +131,7 @@ class ClusterTree:
             template = self.clusters[cid].tokens
             agree = 0
             for t, w in zip(template, tokens, strict=True):
-                if t == w or (t == WILDCARD and WILDCARD in w):
+                if t == w or _agree(t, w):
                     agree += 1
             sim = agree / n
             if sim > best_sim:
@@ -119,7 +143,7 @@ class ClusterTree:
         template = cluster.tokens
         for p, (t, w) in enumerate(zip(template, tokens, strict=True)):
             if t != w and t != WILDCARD:
-                template[p] = WILDCARD
+                template[p] = _general(t, w)
 
     # -- state ---------------------------------------------------------------------
 

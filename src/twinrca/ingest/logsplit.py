@@ -28,11 +28,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import combinations
 
-from twinrca.ingest.masking import WILDCARD
+from twinrca.ingest.masking import WILDCARD, is_variable_token
 
 __all__ = ["ClusterStats", "SplitRules", "value_classes"]
 
-_DIGIT = re.compile(r"\d")
+_KEY = re.compile(r"[A-Za-z_][\w.\-]*")
+# a name with inner dots, slashes or an @ (com.example.app, pkg/.Activity, obj@1f):
+# an identifier, i.e. a value, never the constant text that tells two events apart
+_IDENTIFIER = re.compile(r"\w[.@/]+\w|^\w+@")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +51,7 @@ class SplitRules:
 def _generalisations(token: str) -> set[str]:
     out = {token} if WILDCARD in token else set()
     key, sep, _ = token.partition("=")
-    if sep and key:
+    if sep and _KEY.fullmatch(key):
         out.add(f"{key}={WILDCARD}")
     return out
 
@@ -79,8 +82,11 @@ def value_classes(values: set[str]) -> dict[str, str]:
 
 
 def _is_word(token: str) -> bool:
-    """A token that may be constant text: no digit outside wildcards, not a bare wildcard."""
-    return token != WILDCARD and not _DIGIT.search(token.replace(WILDCARD, ""))
+    """A token that may be constant text: not a bare wildcard, not value-shaped
+    (:func:`~twinrca.ingest.masking.is_variable_token`), not an identifier."""
+    if token == WILDCARD or is_variable_token(token):
+        return False
+    return not _IDENTIFIER.search(token.replace(WILDCARD, ""))
 
 
 @dataclass(slots=True)
@@ -164,14 +170,14 @@ class ClusterStats:
         out = []
         split = []
         for p, word in enumerate(template):
-            if word != WILDCARD or p >= len(tokens):
+            if WILDCARD not in word or p >= len(tokens):
                 out.append(word)
                 continue
             if p in by_value:
                 word = tokens[p]
             elif p in by_class:
-                word = by_class[p].get(tokens[p], WILDCARD)
-            if word != WILDCARD:
+                word = by_class[p].get(tokens[p], word)
+            if word != template[p]:
                 split.append(f"{p}={word}")
             out.append(word)
         return " ".join(out), split

@@ -32,7 +32,7 @@ from twinrca.core.errors import SchemaMismatch
 from twinrca.ingest.logcluster import ClusterTree, template_id
 from twinrca.ingest.logsplit import ClusterStats, SplitRules
 from twinrca.ingest.logstate import StatePersistence, StateStore
-from twinrca.ingest.masking import mask
+from twinrca.ingest.masking import mask_split
 
 __all__ = ["LogTemplater", "TemplateMatch", "TemplaterConfig", "template_id"]
 
@@ -143,7 +143,7 @@ class LogTemplater:
     def _tokens(self, content: str) -> tuple[str, ...]:
         tokens = self._masked.get(content)
         if tokens is None:
-            tokens = tuple(mask(content).split())
+            tokens = tuple(mask_split(content))
             if len(self._masked) < 100_000:
                 self._masked[content] = tokens
         return tokens

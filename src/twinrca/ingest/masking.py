@@ -25,6 +25,7 @@ __all__ = [
     "default_rules",
     "is_variable_token",
     "mask",
+    "mask_split",
     "mask_tokens",
 ]
 
@@ -103,6 +104,12 @@ _HAS_DIGIT = re.compile(r"\d")
 _ALPHA_RUN = re.compile(r"[A-Za-z]{3,}")
 _WILD_RUN = re.compile(r"<\*>(?:[,;|]?<\*>)+")  # adjacent values: one value
 _SEP = ",;|"
+_QUOTED = re.compile(r'"[^"\s][^"]{0,78}?\s[^"]{0,78}?"')
+JOINER = "\ue000"  # stands for a space inside a quoted string (one token); see :func:`mask`
+
+
+def _join_quoted(found: re.Match[str]) -> str:
+    return JOINER.join(found.group(0).split())
 
 
 def is_variable_token(token: str) -> bool:
@@ -159,15 +166,32 @@ def mask_tokens(text: str) -> str:
     return " ".join(out)
 
 
+def mask_split(text: str) -> list[str]:
+    """The tokens of the masked message; a double-quoted string is one token."""
+    return [t.replace(JOINER, " ") for t in _masked(text).split()]
+
+
+def _masked(text: str) -> str:
+    text = _ONE_PASS.sub(WILDCARD, text)
+    if '"' in text:
+        text = _QUOTED.sub(_join_quoted, text)
+    return mask_tokens(text)
+
+
 def mask(text: str, rules: tuple[MaskRule, ...] = _DEFAULT, *, tokens: bool = True) -> str:
     """Mask the variable parts of one log message with ``<*>``.
 
     Applies ``rules`` in order (the built-in ones in one pass), then (when
     ``tokens``) :func:`mask_tokens`. The result has single spaces between tokens.
+    Use :func:`mask_split` for the tokens (a quoted string with spaces is one).
     """
     if rules is _DEFAULT:
         text = _ONE_PASS.sub(WILDCARD, text)
     else:
         for rule in rules:
             text = rule.pattern.sub(WILDCARD, text)
-    return mask_tokens(text) if tokens else " ".join(text.split())
+    if '"' in text:
+        text = _QUOTED.sub(_join_quoted, text)
+    if not tokens:
+        return " ".join(text.split()).replace(JOINER, " ")
+    return mask_tokens(text).replace(JOINER, " ")
