@@ -48,6 +48,15 @@ def _route(token: str) -> str:
 
 
 _SEP = ",;|"
+_PUNCT = frozenset("()[]{}'\"`,;:|/#$@!?%&+~^")
+
+
+def _shared_punct(a: str, b: str) -> str:
+    """The longest common start of ``a`` and ``b`` made of brackets and punctuation."""
+    k = 0
+    while k < len(a) and k < len(b) and a[k] == b[k] and a[k] in _PUNCT:
+        k += 1
+    return a[:k]
 
 
 def _key(token: str) -> str:
@@ -71,6 +80,10 @@ def _general(t: str, w: str) -> str:
     if key and w.startswith(key):
         end = t[-1] if t[-1] in _SEP and w[-1:] == t[-1] else ""
         return f"{key}{WILDCARD}{end}"
+    head = _shared_punct(t, w)
+    tail = _shared_punct(t[len(head) :][::-1], w[len(head) :][::-1])[::-1]
+    if head or tail:
+        return f"{head}{WILDCARD}{tail}"  # "(a)" and "()" -> "(<*>)"
     return WILDCARD
 
 

@@ -108,7 +108,9 @@ _JAVA: list[Maker] = [
         f"Finished task {r.randint(0, 99)}.0 in stage {r.randint(0, 9)}.0 "
         f"(TID {r.randint(0, 999)}). {r.randint(900, 3000)} bytes result sent to driver"
     ),
-    lambda r: f"Running task {r.randint(0, 99)}.0 in stage {r.randint(0, 9)}.0 (TID {r.randint(0, 999)})",
+    lambda r: (
+        f"Running task {r.randint(0, 99)}.0 in stage {r.randint(0, 9)}.0 (TID {r.randint(0, 999)})"
+    ),
     lambda r: (
         f"Block rdd_{r.randint(0, 50)}_{r.randint(0, 50)} stored as values in memory "
         f"(estimated size {_size(r)}, free {_size(r)})"
@@ -128,7 +130,9 @@ _JAVA: list[Maker] = [
 
 _APP: list[Maker] = [
     lambda r: f"onStandStepChanged {r.randint(1, 9999)}",
-    lambda r: f"REPORT : {r.randint(1, 9999)} {r.randint(0, 9)} {r.randint(10**5, 10**6)} {r.randint(0, 300)}",
+    lambda r: (
+        f"REPORT : {r.randint(1, 9999)} {r.randint(0, 9)} {r.randint(10**5, 10**6)} {r.randint(0, 300)}"
+    ),
     lambda r: (
         f"setTodayTotalDetailSteps={r.randint(10**12, 10**13)}##{r.randint(1, 9999)}##"
         f"{r.randint(1, 9999)}##{r.randint(1, 9999)}##{r.randint(1, 9999)}"

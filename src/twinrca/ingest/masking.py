@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 __all__ = [
     "WILDCARD",
     "MaskRule",
+    "clear_cache",
     "default_rules",
     "is_variable_token",
     "mask",
@@ -98,18 +98,18 @@ def _combined(rules: tuple[MaskRule, ...]) -> re.Pattern[str]:
 
 
 _DEFAULT = default_rules()
-_ONE_PASS = _combined(_DEFAULT)
+# rules whose match can hold a blank run on the whole line, before it is split
+_SPANNING = ("calendar", "bound", "size")
+_LINE_PASS = _combined(tuple(r for r in _DEFAULT if r.name in _SPANNING))
+_TOKEN_PASS = _combined(tuple(r for r in _DEFAULT if r.name not in _SPANNING))
+_MONTHS = re.compile(r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)")
 _HEXRUN = re.compile(r"^[0-9A-Fa-f]{6,}$")
 _HAS_DIGIT = re.compile(r"\d")
 _ALPHA_RUN = re.compile(r"[A-Za-z]{3,}")
 _WILD_RUN = re.compile(r"<\*>(?:[,;|]?<\*>)+")  # adjacent values: one value
 _SEP = ",;|"
-_QUOTED = re.compile(r'"[^"\s][^"]{0,78}?\s[^"]{0,78}?"')
-JOINER = "\ue000"  # stands for a space inside a quoted string (one token); see :func:`mask`
-
-
-def _join_quoted(found: re.Match[str]) -> str:
-    return JOINER.join(found.group(0).split())
+_NO_VALUE = re.compile(r"[^\d/:@.\\\-]*")  # a token no token rule can match
+_QUOTE_SPAN = 12  # at most this many tokens in one quoted string
 
 
 def is_variable_token(token: str) -> bool:
@@ -132,11 +132,30 @@ def is_variable_token(token: str) -> bool:
     return digits >= 4 and digits * 2 >= len(core) - 2
 
 
-@lru_cache(maxsize=65536)
 def _mask_token(token: str) -> str:
     if is_variable_token(token):
         return WILDCARD + token[-1] if token[-1] in _SEP else WILDCARD
     return _WILD_RUN.sub(WILDCARD, token) if WILDCARD in token else token
+
+
+_TOKENS: dict[str, str] = {}
+
+
+def _token(token: str) -> str:
+    """One whitespace token through the token rules and the value check (memoised)."""
+    done = _TOKENS.get(token)
+    if done is None:
+        ruled = token if _NO_VALUE.fullmatch(token) else _TOKEN_PASS.sub(WILDCARD, token)
+        done = _mask_token(ruled)
+        if len(_TOKENS) >= 200_000:
+            _TOKENS.clear()
+        _TOKENS[token] = done
+    return done
+
+
+def clear_cache() -> None:
+    """Forget the memoised tokens (for cold-start timing; results do not change)."""
+    _TOKENS.clear()
 
 
 def _unit(token: str) -> str:
@@ -144,9 +163,8 @@ def _unit(token: str) -> str:
     return token[:-1] if len(token) > 1 and token[-1] in _SEP else token
 
 
-def mask_tokens(text: str) -> str:
-    """Replace value-like whitespace tokens (see :func:`is_variable_token`) by ``<*>``
-    and collapse a variable-length list into its first item.
+def _fold(words: list[str]) -> list[str]:
+    """Collapse a variable-length list into its first item.
 
     A list is a run of tokens that are the same once values are masked and a trailing
     list separator (``,`` ``;`` ``|``) is ignored, and that hold a value:
@@ -155,43 +173,63 @@ def mask_tokens(text: str) -> str:
     """
     out: list[str] = []
     last = ""
-    for token in text.split():
-        word = _mask_token(token)
+    for word in words:
         unit = _unit(word)
         if out and unit == last and WILDCARD in unit:
             out[-1] = unit if word == unit else out[-1]
             continue
         out.append(word)
         last = unit
-    return " ".join(out)
+    return out
+
+
+def _join_quoted(words: list[str]) -> list[str]:
+    """A double-quoted string of a few tokens becomes one token."""
+    out: list[str] = []
+    k = 0
+    while k < len(words):
+        word = words[k]
+        if word.count('"') % 2:  # opens a quoted string that a later token closes
+            for end in range(k + 1, min(k + _QUOTE_SPAN, len(words))):
+                if words[end].count('"') % 2:
+                    word, k = " ".join(words[k : end + 1]), end
+                    break
+        out.append(word)
+        k += 1
+    return out
+
+
+def mask_tokens(text: str) -> str:
+    """Replace value-like whitespace tokens (see :func:`is_variable_token`) by ``<*>``
+    and collapse a variable-length list into its first item (see :func:`mask_split`)."""
+    return " ".join(_fold([_mask_token(t) for t in text.split()]))
 
 
 def mask_split(text: str) -> list[str]:
-    """The tokens of the masked message; a double-quoted string is one token."""
-    return [t.replace(JOINER, " ") for t in _masked(text).split()]
+    """The tokens of one masked message (what :func:`mask` joins with blanks).
 
-
-def _masked(text: str) -> str:
-    text = _ONE_PASS.sub(WILDCARD, text)
+    Rules that may span blanks (dates with a month name, ``<1 sec``, ``1.23 KB``) run
+    on the line, the others on each whitespace token (memoised, so a token seen
+    before costs a look-up); then value-like tokens become ``<*>``, a double-quoted
+    string of a few tokens becomes one token, and variable-length lists fold.
+    """
+    if "B" in text or "<" in text or ">" in text or _MONTHS.search(text):
+        text = _LINE_PASS.sub(WILDCARD, text)
+    words = [_token(t) for t in text.split()]
     if '"' in text:
-        text = _QUOTED.sub(_join_quoted, text)
-    return mask_tokens(text)
+        words = _join_quoted(words)
+    return _fold(words)
 
 
 def mask(text: str, rules: tuple[MaskRule, ...] = _DEFAULT, *, tokens: bool = True) -> str:
     """Mask the variable parts of one log message with ``<*>``.
 
-    Applies ``rules`` in order (the built-in ones in one pass), then (when
-    ``tokens``) :func:`mask_tokens`. The result has single spaces between tokens.
-    Use :func:`mask_split` for the tokens (a quoted string with spaces is one).
+    With the built-in rules this is :func:`mask_split` joined by blanks. Other
+    ``rules`` are applied in order on the line, then (when ``tokens``)
+    :func:`mask_tokens`. The result has single spaces between tokens.
     """
-    if rules is _DEFAULT:
-        text = _ONE_PASS.sub(WILDCARD, text)
-    else:
-        for rule in rules:
-            text = rule.pattern.sub(WILDCARD, text)
-    if '"' in text:
-        text = _QUOTED.sub(_join_quoted, text)
-    if not tokens:
-        return " ".join(text.split()).replace(JOINER, " ")
-    return mask_tokens(text).replace(JOINER, " ")
+    if rules is _DEFAULT and tokens:
+        return " ".join(mask_split(text))
+    for rule in rules:
+        text = rule.pattern.sub(WILDCARD, text)
+    return mask_tokens(text) if tokens else " ".join(text.split())
