@@ -44,6 +44,7 @@ class Cluster:
 
 
 def _route(token: str) -> str:
+    """The bucket a first token sends a message to (values share one bucket)."""
     return WILDCARD if WILDCARD in token or _DIGIT.search(token) else token
 
 

@@ -35,6 +35,9 @@ __all__ = ["ClusterStats", "SplitRules", "value_classes"]
 _KEY = re.compile(r"[A-Za-z_][\w.\-]*")
 # a name with inner dots, slashes or an @ (com.example.app, pkg/.Activity, obj@1f):
 # an identifier, i.e. a value, never the constant text that tells two events apart
+# literals that are always values of a setting, whatever the event
+_LITERALS = frozenset({"true", "false", "null", "nil", "undefined"})
+_STRIP = "()[]{}<>,;:.'\"=|"
 _IDENTIFIER = re.compile(r"\w[.@/]+\w|^\w+@")
 
 
@@ -86,7 +89,8 @@ def _is_word(token: str) -> bool:
     (:func:`~twinrca.ingest.masking.is_variable_token`), not an identifier."""
     if token == WILDCARD or is_variable_token(token):
         return False
-    return not _IDENTIFIER.search(token.replace(WILDCARD, ""))
+    core = token.replace(WILDCARD, "")
+    return not _IDENTIFIER.search(core) and core.strip(_STRIP).lower() not in _LITERALS
 
 
 @dataclass(slots=True)
@@ -115,7 +119,9 @@ class ClusterStats:
             if seen is None or token in seen:
                 continue
             changed = True
-            if len(seen) >= rules.max_values or not _is_word(token):
+            # the value of "key= value" / "key = value" (not the next "key=value")
+            after_equals = p > 0 and tokens[p - 1].endswith("=") and "=" not in token
+            if len(seen) >= rules.max_values or after_equals or not _is_word(token):
                 self.values[p] = None
                 self.variants = {self._project(v) for v in self.variants}
             else:

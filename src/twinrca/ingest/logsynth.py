@@ -101,7 +101,26 @@ _MOBILE: list[Maker] = [
     ),
     lambda r: f"onScreenTurnedOff reason={r.randint(1, 4)} duration={r.randint(1, 999)}ms",
     lambda r: f"Package {r.choice(_PKGS)} uid {r.randint(10000, 10200)} moved to background",
+    lambda r: (
+        f"opening app wtoken = AppWindowToken{{{_hex(r)} token=Token{{{_hex(r)}}}}}, "
+        f"allDrawn= {_bool(r)}, startingDisplayed =  {_bool(r)}, isRelaunching =  {_bool(r)}"
+    ),
+    lambda r: (
+        f"setSystemUiVisibility vis={_hex(r, 8)} mask={r.choice(['ffffffff', 'ffff0000'])} "
+        f"oldVal={r.randint(0, 999)} fullscreenStackBounds=Rect({r.randint(0, 9)}, 0 - "
+        f"{r.randint(0, 1080)}, {r.randint(0, 1920)})"
+    ),
+    lambda r: (
+        f"ready={_bool(r)},policy={r.randint(0, 3)},wakefulness={r.randint(0, 2)},"
+        f"bootcompleted={_bool(r)},mode={_bool(r)},adj={r.uniform(-1, 1):.1f}"
+    ),
 ]
+
+
+def _bool(r: random.Random) -> str:
+    return r.choice(["true", "false"])
+
+
 
 _JAVA: list[Maker] = [
     lambda r: (
