@@ -56,6 +56,10 @@ __all__ = ["ServeOptions", "Service", "probe_kafka"]
 
 log = logging.getLogger(__name__)
 
+#: builds the ASGI app of the HTTP API from ``store_for``, ``system_store`` and
+#: ``alerts_for`` (:func:`twinrca.api.app.app_for`; given by the CLI, which composes)
+ApiFactory = Callable[..., Any]
+
 
 @dataclass(frozen=True, slots=True)
 class ServeOptions:
@@ -133,9 +137,21 @@ class _RegionWorker(IngestWorker):
 class Service:
     """One ``twinrca serve`` process: build with settings, then :meth:`run`."""
 
-    def __init__(self, settings: Settings, options: ServeOptions = ServeOptions()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        options: ServeOptions = ServeOptions(),
+        *,
+        make_api: ApiFactory | None = None,
+    ) -> None:
+        if options.api and make_api is None:
+            raise ConfigError(
+                "the serve process has no API factory",
+                hint="pass make_api=twinrca.api.app.app_for, or ServeOptions(api=False)",
+            )
         self.settings = settings
         self.options = options
+        self.make_api = make_api
         self.metrics = ServiceMetrics()
         self.ingest_metrics = IngestMetrics()
         self._stop = threading.Event()
@@ -455,8 +471,8 @@ class Service:
         import uvicorn
 
         from twinrca.alerts.subscriptions import alerts_for
-        from twinrca.api.app import ApiContext, create_app
 
+        assert self.make_api is not None
         s = self.settings
         stores: dict[str, Store] = {}
         lock = threading.Lock()
@@ -468,12 +484,10 @@ class Service:
                 return stores[tenant]
 
         base = f"http://{s.api_host}:{s.api_port}"
-        app = create_app(
-            ApiContext(
-                store_for=store_for,
-                system_store=store_for(self.options.system_tenant),
-                alerts_for=lambda store, doc: alerts_for(store, doc, base_url=base),
-            )
+        app = self.make_api(
+            store_for=store_for,
+            system_store=store_for(self.options.system_tenant),
+            alerts_for=lambda store, doc: alerts_for(store, doc, base_url=base),
         )
         config = uvicorn.Config(app, host=s.api_host, port=s.api_port, log_config=None)
         self._api_server = uvicorn.Server(config)
