@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+#: bumped when the pickled diagnoser's attributes change (a cache of the old shape retrains)
+_MODEL_VERSION = "fitted-state-v2"
 
 
 def new_diagnoser(topology: Topology, catalogue: Catalogue) -> BayesianDiagnoser:
@@ -162,6 +164,7 @@ def train_or_load(
             topology.neighbour_pairs,
             str(catalogue.version),
             (seeds, days, faults),
+            _MODEL_VERSION,
         )
     )
     return cached(
