@@ -21,7 +21,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["KafkaSettings", "Settings", "StoreSettings", "TwinSettings", "load_settings"]
+__all__ = [
+    "KafkaSettings",
+    "Settings",
+    "StoreSettings",
+    "TwinSettings",
+    "WebhookSettings",
+    "load_settings",
+]
 
 
 class KafkaSettings(BaseModel):
@@ -50,6 +57,13 @@ class TwinSettings(BaseModel):
     engine: Literal["numba", "numpy"] = "numba"
 
 
+class WebhookSettings(BaseModel):
+    model_config = {"frozen": True}
+    #: comma-separated addresses, CIDR networks or host names that webhooks may reach
+    #: although they are loopback, link-local or private ("*" = any); empty = public only
+    allow: str = ""
+
+
 class Settings(BaseSettings):
     """The one settings object of a process (frozen)."""
 
@@ -67,6 +81,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     twin: TwinSettings = Field(default_factory=TwinSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     api_host: str = "127.0.0.1"
     api_port: int = 8750
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twinrca.alerts.targets import TargetPolicy
 from twinrca.core.errors import ConfigError, TwinRCAError
 from twinrca.core.settings import Settings
 from twinrca.core.topology import Topology
@@ -354,6 +355,9 @@ class Service:
                 )
             self._stop.wait(self.options.predict_interval_s)
 
+    def _target_policy(self) -> TargetPolicy:
+        return TargetPolicy.from_setting(self.settings.webhooks.allow)
+
     def _deliver_loop(self) -> None:
         from twinrca.alerts.delivery import Deliverer
 
@@ -365,6 +369,7 @@ class Service:
             base_backoff_s=o.webhook_base_backoff_s,
             max_backoff_s=o.webhook_max_backoff_s,
             secret_for=self._secret_for,
+            policy=self._target_policy(),
         )
         try:
             while not self._stop.is_set():
@@ -415,6 +420,7 @@ class Service:
             store_for=store_for,
             system_store=store_for(self.options.system_tenant),
             alerts_for=lambda store, doc: alerts_for(store, doc, base_url=base),
+            target_policy=self._target_policy(),
         )
         config = uvicorn.Config(app, host=s.api_host, port=s.api_port, log_config=None)
         self._api_server = uvicorn.Server(config)

@@ -81,7 +81,7 @@ def plant_faults(
     do not overlap on shared elements (so every fault stays diagnosable). A fault whose
     mode may end in a follower (a leak in a crash) reserves room for it."""
     if count < 0:
-        raise ValidationError(f"fault count must be >= 0, got {count}", field="faults")
+        raise ValidationError("bad_option", f"fault count must be >= 0, got {count}")
     rng = np.random.default_rng([seed, 4])
     modes = [m for m in catalogue if m.primary and _candidates(topology, m)]
     busy: dict[str, list[tuple[int, int]]] = {}
@@ -304,6 +304,7 @@ def generate_scenario(
     )
     if strict_faults and len(planted) < faults:
         raise ValidationError(
+            "too_many_faults",
             f"--faults {faults}: only {len(planted)} faults fit without overlapping on "
             f"{len(demand.cell_ids)} cells over {days:g} days",
             hint="ask for fewer faults, more --days or more --cells",
