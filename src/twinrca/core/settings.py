@@ -48,8 +48,6 @@ class StoreSettings(BaseModel):
 class TwinSettings(BaseModel):
     model_config = {"frozen": True}
     engine: Literal["numba", "numpy"] = "numba"
-    step_minutes: int = 15
-    threads: int | None = None
 
 
 class Settings(BaseSettings):
@@ -71,7 +69,6 @@ class Settings(BaseSettings):
     twin: TwinSettings = Field(default_factory=TwinSettings)
     api_host: str = "127.0.0.1"
     api_port: int = 8750
-    webhook_secret: SecretStr = SecretStr("change-me")
 
     @classmethod
     def settings_customise_sources(

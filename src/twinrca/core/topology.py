@@ -247,6 +247,7 @@ class Topology:
     def from_json(cls, path: str | Path) -> Topology:
         try:
             doc = json.loads(Path(path).read_text())
+            _fold_dns(doc)
             for row in doc["elements"]:
                 row["attrs"] = json.dumps(row.get("attrs") or {})
                 row.setdefault("region", "r0")
@@ -306,3 +307,19 @@ class Topology:
     def _check_acyclic(self) -> None:
         if len(self._topological_order()) != len(self._elements):
             raise ValidationError("cyclic_topology", "the feeds graph has a cycle")
+
+
+def _fold_dns(doc: dict[str, Any]) -> None:
+    """A topology file's top-level ``"dns": {DN: element_id}`` into the elements'
+    ``attrs["dn"]`` lists (see :mod:`twinrca.core.dn`)."""
+    dns = doc.pop("dns", None) or {}
+    if not isinstance(dns, dict):
+        raise ValueError('"dns" must map DNs to element ids')
+    rows = {str(r.get("element_id")): r for r in doc["elements"]}
+    for dn, element_id in dns.items():
+        if str(element_id) not in rows:
+            raise ValueError(f"dns: {dn!r} maps to unknown element {element_id!r}")
+        attrs = rows[str(element_id)].setdefault("attrs", {}) or {}
+        held = attrs.get("dn")
+        attrs["dn"] = [*([held] if isinstance(held, str) else held or []), dn]
+        rows[str(element_id)]["attrs"] = attrs

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from twinrca.ingest.deadletter import Rejected
 from twinrca.store.base import ALARM_COLUMNS, KPI_COLUMNS, LOG_COLUMNS
 
 __all__ = [
@@ -54,6 +55,28 @@ class KpiColumns:
         self.period_end_ns.extend([end_ns] * n)
         self.granularity_s.extend([gran] * n)
         self.suspect.extend([suspect] * n)
+
+    def extend(self, other: KpiColumns) -> None:
+        """Append every row of ``other``."""
+        self.managed_object.extend(other.managed_object)
+        self.measurement.extend(other.measurement)
+        self.value.extend(other.value)
+        self.period_end_ns.extend(other.period_end_ns)
+        self.granularity_s.extend(other.granularity_s)
+        self.suspect.extend(other.suspect)
+
+    def to_frame_ns(self) -> pd.DataFrame:
+        """The rows with ``period_end_ns`` as int64 (for grouping without conversions)."""
+        return pd.DataFrame(
+            {
+                "managed_object": self.managed_object,
+                "measurement": self.measurement,
+                "value": np.asarray(self.value, dtype="float64"),
+                "period_end_ns": np.asarray(self.period_end_ns, dtype="int64"),
+                "granularity_s": np.asarray(self.granularity_s, dtype="int64"),
+                "suspect": np.asarray(self.suspect, dtype="bool"),
+            }
+        )
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -103,11 +126,14 @@ class LogColumns:
 
 @dataclass(slots=True)
 class Columns:
-    """The three accumulators of one write batch."""
+    """The three accumulators of one write batch, and the parts of messages refused
+    alone (``rejected``: a PM file's bad value, a batch's bad event), which the caller
+    turns into dead letters carrying the message's source."""
 
     kpis: KpiColumns = field(default_factory=KpiColumns)
     alarms: AlarmColumns = field(default_factory=AlarmColumns)
     logs: LogColumns = field(default_factory=LogColumns)
+    rejected: list[Rejected] = field(default_factory=list)
 
     @property
     def rows(self) -> int:

@@ -19,7 +19,7 @@ from twinrca.core.errors import ValidationError
 from twinrca.core.timeutil import utcnow
 from twinrca.core.wire import format_time
 
-__all__ = ["DeadLetter", "from_headers"]
+__all__ = ["DeadLetter", "Rejected", "from_headers"]
 
 _H = "twinrca."
 
@@ -35,6 +35,9 @@ class DeadLetter:
     source_partition: int
     source_offset: int
     time: datetime
+    #: the measured object and counter of a value refused alone (PM files), else ""
+    managed_object: str = ""
+    counter: str = ""
 
     @classmethod
     def of(
@@ -44,9 +47,35 @@ class DeadLetter:
         topic: str,
         partition: int = -1,
         offset: int = -1,
+        *,
+        managed_object: str = "",
+        counter: str = "",
     ) -> DeadLetter:
         return cls(
-            original, error.reason, str(error.message)[:1000], topic, partition, offset, utcnow()
+            original,
+            error.reason,
+            str(error.message)[:1000],
+            topic,
+            partition,
+            offset,
+            utcnow(),
+            managed_object,
+            counter,
+        )
+
+    @classmethod
+    def of_rejected(
+        cls, rejected: Rejected, topic: str, partition: int = -1, offset: int = -1
+    ) -> DeadLetter:
+        """A value (or event) refused inside a message that was otherwise stored."""
+        return cls.of(
+            rejected.original,
+            rejected.error,
+            topic,
+            partition,
+            offset,
+            managed_object=rejected.managed_object,
+            counter=rejected.counter,
         )
 
     @property
@@ -62,12 +91,18 @@ class DeadLetter:
             (_H + "source.partition", str(self.source_partition).encode()),
             (_H + "source.offset", str(self.source_offset).encode()),
             (_H + "time", format_time(self.time).encode()),
+        ] + [
+            (_H + name, value.encode())
+            for name, value in (("object", self.managed_object), ("counter", self.counter))
+            if value
         ]
 
     def to_json(self) -> bytes:
         """One JSON line (original bytes in base64) for file sources."""
+        where = {"object": self.managed_object, "counter": self.counter}
         return orjson.dumps(
             {
+                **{k: v for k, v in where.items() if v},
                 "reason": self.reason,
                 "detail": self.detail,
                 "source": {
@@ -94,4 +129,16 @@ def from_headers(value: bytes, headers: list[tuple[str, bytes]]) -> DeadLetter:
         int(h.get("source.partition", -1)),
         int(h.get("source.offset", -1)),
         parse_time(h["time"]) if "time" in h else utcnow(),
+        h.get("object", ""),
+        h.get("counter", ""),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """One value or event refused inside a message whose other parts were stored."""
+
+    error: ValidationError
+    original: bytes
+    managed_object: str = ""
+    counter: str = ""

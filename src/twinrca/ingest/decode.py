@@ -26,6 +26,7 @@ __all__ = [
     "MAX_NAME",
     "REASONS",
     "decode_alarm",
+    "decode_alarm_doc",
     "decode_log_json",
     "decode_pm_json",
     "load_json",
@@ -200,7 +201,11 @@ def _alarm_identity(doc: dict[str, object]) -> tuple[str, int, str]:
 
 def decode_alarm(data: bytes, out: AlarmColumns) -> None:
     """A 3GPP notifyNewAlarm / notifyChangedAlarm / notifyClearedAlarm into ``out``."""
-    doc = load_json(data)
+    decode_alarm_doc(load_json(data), out)
+
+
+def decode_alarm_doc(doc: dict[str, object], out: AlarmColumns) -> None:
+    """:func:`decode_alarm` of a parsed notification (e.g. a VES stndDefined ``data``)."""
     ntype = doc.get("notificationType")
     state = _STATE.get(ntype) if isinstance(ntype, str) else None
     if state is None:
@@ -214,6 +219,9 @@ def decode_alarm(data: bytes, out: AlarmColumns) -> None:
     alarm_type = _text(doc, "alarmType")
     if alarm_type not in _ALARM_TYPES:
         raise ValidationError("bad_value", f"alarmType {alarm_type[:40]!r}", field="alarmType")
+    raw_cause = doc.get("probableCause")
+    if isinstance(raw_cause, int) and not isinstance(raw_cause, bool):
+        doc = {**doc, "probableCause": str(raw_cause)}  # TS 32.111 allows a numeric cause
     cause = _text(doc, "probableCause")
     cleared = state == AlarmState.CLEARED.value
     severity = _text(doc, "perceivedSeverity", required=not cleared, default="CLEARED")

@@ -1,9 +1,13 @@
 """File sources for the embedded mode: the same decoders over files and folders.
 
 Formats by extension: ``.jsonl`` / ``.ndjson`` / ``.json`` (JSON lines; each line is a
-PM batch, an alarm notification or a log event, told apart by its keys), ``.xml``
-(one measCollecFile), ``.csv`` (PM export), ``.log`` / ``.syslog`` / ``.txt`` (syslog
-lines). Gzip-compressed files (``.gz``) are read too. Files that are not streams
+PM batch, an alarm notification, a log event or a VES event, told apart by its keys;
+or one VES document, pretty-printed), ``.xml`` (a TS 32.435 measCollecFile or TS 28.532
+measDataFile: each value is stored or dead-lettered on its own), ``.csv`` (PM export),
+``.log`` / ``.syslog`` / ``.txt`` (syslog lines). Vendor formats (PM XML, VES) get their
+KPIs derived from their counters and their DN-named objects resolved to the topology's
+elements (:mod:`twinrca.ingest.vendor`; the topology given, else the store's).
+Gzip-compressed files (``.gz``) are read too. Files that are not streams
 (``labels.csv``, ``topology.json``, a README: see :mod:`twinrca.ingest.sniff`) are
 skipped with a reason. Rows go to the store in batches (duplicates skipped, so
 re-reading a file is harmless); refused lines become dead letters whose source topic
@@ -26,19 +30,26 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
+from twinrca.core.dn import DnIndex
 from twinrca.core.errors import ValidationError
 from twinrca.core.timeutil import utcnow
-from twinrca.ingest.columns import Columns, LogColumns
+from twinrca.core.topology import Topology
+from twinrca.ingest.columns import AlarmColumns, Columns, LogColumns
 from twinrca.ingest.deadletter import DeadLetter
 from twinrca.ingest.decode import decode_alarm, decode_pm_json, load_json
+from twinrca.ingest.kpimap import KpiMapping
 from twinrca.ingest.logtag import LogTagger
 from twinrca.ingest.metrics import IngestMetrics
 from twinrca.ingest.pipeline import BatchWriter, Decoded
 from twinrca.ingest.pmcsv import decode_pm_csv
-from twinrca.ingest.pmxml import decode_pm_xml
+from twinrca.ingest.pmxml import read_pm_xml
 from twinrca.ingest.sniff import not_stream_reason
 from twinrca.ingest.storemetrics import StoreMetricsReporter
 from twinrca.ingest.syslog import decode_log
+from twinrca.ingest.vendor import Normaliser
+from twinrca.ingest.ves import decode_ves, is_ves
 from twinrca.store.base import Store
 
 __all__ = [
@@ -69,6 +80,14 @@ class FileIngestResult:
     duplicates_skipped: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    warnings: list[tuple[Path, str]] = field(default_factory=list)
+    #: counter values read by a KPI, KPI values derived, counter values left unmapped
+    kpis_mapped: int = 0
+    kpis_derived: int = 0
+    kpis_unmapped: int = 0
+    unmapped_counters: Counter[str] = field(default_factory=Counter)
+    #: objects (DNs) of vendor files the topology does not hold -> values stored
+    unknown_objects: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows_written(self) -> int:
@@ -102,17 +121,35 @@ def _read(path: Path) -> bytes:
     return gzip.decompress(data) if path.suffix.lower() == ".gz" else data
 
 
-def decode_json_line(line: bytes, cols: Columns) -> None:
-    """A JSON line of any kind (PM batch, alarm notification, log event)."""
+def decode_json_line(line: bytes, cols: Columns, normaliser: Normaliser | None = None) -> None:
+    """A JSON line of any kind (PM batch, alarm notification, log event, VES event).
+
+    With a ``normaliser``, alarms' objects are resolved to topology elements and VES
+    KPIs are staged in it (the caller flushes it); without one, VES KPIs are derived
+    at once."""
     doc = load_json(line)
-    if "measurements" in doc:
+    if is_ves(doc):
+        staged = Columns()
+        decode_ves(line, staged)
+        norm = normaliser or Normaliser()
+        norm.stage(staged, cols)
+        if normaliser is None:
+            norm.flush(cols.kpis)
+    elif "measurements" in doc:
         decode_pm_json(line, cols.kpis)
     elif "notificationType" in doc:
-        decode_alarm(line, cols.alarms)
+        if normaliser is None:
+            decode_alarm(line, cols.alarms)
+        else:
+            staged_alarms = AlarmColumns()
+            decode_alarm(line, staged_alarms)
+            normaliser.alarms(staged_alarms.rows, cols)
     elif "message" in doc:
         decode_log(line, cols.logs)
     else:
-        raise ValidationError("unknown_kind", "JSON line is no PM batch, alarm or log event")
+        raise ValidationError(
+            "unknown_kind", "JSON line is no PM batch, alarm, log event or VES event"
+        )
 
 
 def dead_letter_file_sink(target: Path) -> tuple[DeadLetterSink, Path]:
@@ -143,8 +180,10 @@ class _Run:
         tagger: LogTagger | None,
         batch_rows: int,
         result: FileIngestResult,
+        normaliser: Normaliser,
     ) -> None:
         self.writer, self.tagger, self.batch_rows, self.result = writer, tagger, batch_rows, result
+        self.normaliser = normaliser
         self.batch = Decoded()
         self.file_logs = LogColumns()
         self.cols = self._columns()
@@ -155,11 +194,25 @@ class _Run:
             kpis=self.batch.columns.kpis, alarms=self.batch.columns.alarms, logs=self.file_logs
         )
 
+    def json_line(self, line: bytes, cols: Columns) -> None:
+        decode_json_line(line, cols, self.normaliser)
+
     def good(self) -> None:
         self.batch.good += 1
 
     def dead(self, letter: DeadLetter) -> None:
         self.batch.dead.append(letter)
+
+    def dead_parts(self, source: str, offset: int) -> None:
+        """The parts of the last message refused alone, as dead letters."""
+        for part in self.cols.rejected:
+            self.dead(DeadLetter.of_rejected(part, source, 0, offset))
+        self.cols.rejected.clear()
+
+    def end_file(self) -> None:
+        """The file's log rows into the batch (vendor KPIs wait in the normaliser, to be
+        derived many files at once)."""
+        self.end_logs()
 
     def end_logs(self) -> None:
         """Template the pending log rows and move them into the batch."""
@@ -172,10 +225,11 @@ class _Run:
     def maybe_flush(self) -> None:
         if len(self.file_logs) >= LOG_CHUNK:
             self.end_logs()
-        if self.batch.size >= self.batch_rows:
+        if self.batch.size + len(self.normaliser.pending) >= self.batch_rows:
             self.flush()
 
     def flush(self) -> None:
+        self.normaliser.flush(self.batch.columns.kpis)
         batch = self.batch
         if batch.size:
             r = self.writer.write(batch)
@@ -201,6 +255,7 @@ def _lines(path: Path, data: bytes, run: _Run, decode: Callable[[bytes, Columns]
             run.good()
         except ValidationError as exc:
             run.dead(DeadLetter.of(line, exc, source, 0, number))
+        run.dead_parts(source, number)
         run.maybe_flush()
     return n
 
@@ -213,18 +268,41 @@ def _csv(path: Path, data: bytes, run: _Run) -> None:
         run.dead(DeadLetter.of(data, exc, f"file:{path}", 0, 0))
 
 
+def _ves_document(data: bytes) -> bool:
+    """One (pretty-printed) VES document rather than JSON lines."""
+    if data.count(b"\n") < 2 or data.lstrip()[:1] != b"{":
+        return False
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(doc, dict) and is_ves(doc)
+
+
+def _xml(path: Path, data: bytes, run: _Run) -> None:
+    source = f"file:{path}"
+    try:
+        pm = read_pm_xml(data)
+    except ValidationError as exc:  # no XML, or no PM file: refused whole
+        run.dead(DeadLetter.of(data, exc, source, 0, 0))
+        return
+    run.good()
+    run.normaliser.pending.extend(pm.kpis)
+    run.cols.rejected.extend(pm.rejected)
+    run.dead_parts(source, 0)
+    run.result.warnings.extend((path, w) for w in pm.warnings)
+
+
 def _file(path: Path, kind: str, data: bytes, run: _Run) -> int:
     """Decode one file; the number of messages (lines, or 1 for a whole file)."""
     if kind in _JSON:
-        return _lines(path, data, run, decode_json_line)
+        if _ves_document(data):
+            return _lines(path, orjson.dumps(orjson.loads(data)), run, run.json_line)
+        return _lines(path, data, run, run.json_line)
     if kind in _SYSLOG:
         return _lines(path, data, run, lambda b, c: decode_log(b, c.logs))
     if kind == ".xml":
-        try:
-            decode_pm_xml(data, run.cols.kpis)
-            run.good()
-        except ValidationError as exc:
-            run.dead(DeadLetter.of(data, exc, f"file:{path}", 0, 0))
+        _xml(path, data, run)
         return 1
     if kind == ".csv":
         _csv(path, data, run)
@@ -242,9 +320,13 @@ def ingest_files(
     log_templates: bool = True,
     metrics: IngestMetrics | None = None,
     metrics_interval_s: float = 10.0,
+    kpi_mapping: KpiMapping | None = None,
+    topology: Topology | None = None,
 ) -> FileIngestResult:
     """Decode every stream file and write its rows; dead letters go to ``dead_letters``
-    (and are returned); files that are not streams are skipped (``result.skipped``)."""
+    (and are returned); files that are not streams are skipped (``result.skipped``).
+    ``kpi_mapping`` (default: the shipped one) derives KPIs from vendor counters;
+    ``topology`` (default: the store's) resolves DN-named objects to elements."""
     result = FileIngestResult()
     metrics = metrics or IngestMetrics()
     writer = BatchWriter(
@@ -254,7 +336,9 @@ def ingest_files(
         store, metrics, interval_s=metrics_interval_s, labels={"source": "files"}
     )
     tagger = LogTagger(store) if log_templates else None
-    run = _Run(writer, tagger, batch_rows, result)
+    topology = topology if topology is not None else store.load_topology()
+    normaliser = Normaliser(kpi_mapping, DnIndex.of(topology) if topology is not None else None)
+    run = _Run(writer, tagger, batch_rows, result, normaliser)
     for path in iter_files(paths):
         kind = _kind(path)
         data = _read(path)
@@ -265,13 +349,21 @@ def ingest_files(
         else:
             result.files += 1
             result.messages += _file(path, kind, data, run)
-            run.end_logs()
+            run.end_file()
             run.maybe_flush()
             reporter.maybe_report()
         if progress is not None:
             progress(path)
     run.flush()
+    _counts(result, normaliser)
     if tagger is not None:
         tagger.save()
     reporter.report()
     return result
+
+
+def _counts(result: FileIngestResult, normaliser: Normaliser) -> None:
+    stats = normaliser.stats
+    result.kpis_mapped, result.kpis_derived = stats.mapped, stats.derived
+    result.kpis_unmapped, result.unmapped_counters = stats.unmapped, stats.unmapped_names
+    result.unknown_objects = dict(normaliser.unknown_objects)

@@ -29,6 +29,7 @@ from twinrca.ingest.deadletter import DeadLetter
 from twinrca.ingest.logtag import LogTagger
 from twinrca.ingest.metrics import IngestMetrics
 from twinrca.ingest.topics import Decoder, decoder_for
+from twinrca.ingest.vendor import Normaliser
 from twinrca.store.base import Store, WriteBatch, WriteResult
 
 __all__ = ["Backoff", "BatchBuilder", "BatchWriter", "Decoded", "Message", "Stopped"]
@@ -76,8 +77,10 @@ class BatchBuilder:
         *,
         keep_messages: bool = True,
         log_tagger: LogTagger | None = None,
+        normaliser: Normaliser | None = None,
     ) -> None:
-        self._decoders: dict[str, Decoder] = {t: decoder_for(k) for t, k in kinds.items()}
+        norm = self.normaliser = normaliser or Normaliser()
+        self._decoders: dict[str, Decoder] = {t: decoder_for(k, norm) for t, k in kinds.items()}
         self.keep_messages = keep_messages
         self.log_tagger = log_tagger  # names the log rows each add() decodes
 
@@ -90,6 +93,9 @@ class BatchBuilder:
             try:
                 self._decoders[topic](value, cols)
                 batch.good += 1
+                for part in cols.rejected:  # parts refused alone (a PM file's bad value)
+                    batch.dead.append(DeadLetter.of_rejected(part, topic, partition, offset))
+                cols.rejected.clear()
             except ValidationError as exc:
                 batch.dead.append(DeadLetter.of(value, exc, topic, partition, offset))
             except KeyError:
@@ -100,6 +106,7 @@ class BatchBuilder:
                 offsets[key] = offset + 1
             if self.keep_messages:
                 batch.messages.append(rec)
+        self.normaliser.flush(cols.kpis)
         if self.log_tagger is not None:
             self.log_tagger.tag(cols.logs, first_log)
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from twinrca.core.errors import ValidationError
 from twinrca.ingest.columns import KpiColumns
 from twinrca.ingest.decode import MAX_NAME, time_ns
-from twinrca.ingest.pmxml import _number
+from twinrca.ingest.pmvalues import number as _number
 
 __all__ = ["decode_pm_csv", "is_pm_csv_header"]
 

@@ -1,16 +1,28 @@
-"""3GPP TS 32.435 ``measCollecFile`` XML into KPI columns, through defusedxml only.
+"""3GPP PM XML files (TS 32.435 ``measCollecFile``, TS 28.532 ``measDataFile``) into
+KPI columns, through defusedxml only.
 
 Any DTD is refused (``forbid_dtd``), so entity expansion (billion laughs) and external
-entities never reach the parser's resolver. Both layouts of the standard are read:
-``measType p=`` with ``r p=`` values, and the older ``measTypes`` / ``measResults``
-space-separated lists. An empty value or ``NIL`` means *not available* and is skipped;
-any other non-number rejects the whole file (the dead-letter record keeps it).
+entities never reach the parser's resolver. Both layouts of the standards are read:
+``measType p=`` with ``r p=`` values, and the ``measTypes`` / ``measResults``
+space-separated lists. Values are read by :func:`~twinrca.ingest.pmvalues.parse_value`
+(multi-valued counters become ``<counter>.bin<i>`` rows).
+
+**A bad value costs that value only**: it is returned in :attr:`PmFile.rejected` with
+its measured object, counter and reason, and the rest of the file is kept. A bad
+``granPeriod`` costs its ``measInfo``, a ``measValue`` whose ``measResults`` do not line
+up with the ``measTypes`` costs that ``measValue``. Only a document that is no XML, or
+no PM file, is refused whole (:class:`ValidationError`). A processing instruction
+before the XML declaration is accepted with a warning (:attr:`PmFile.warnings`).
+
+Measured objects are named by their DN: ``dnPrefix`` + ``measObjLdn`` when the
+``dnPrefix`` is a DN (has ``=``), else ``measObjLdn`` (or the ``localDn`` of the
+``managedElement`` / ``measEntity`` when a ``measValue`` names no object).
 """
 
 from __future__ import annotations
 
-import math
 import re
+from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml
@@ -18,13 +30,25 @@ import defusedxml.ElementTree as DET
 
 from twinrca.core.errors import ValidationError
 from twinrca.ingest.columns import KpiColumns
+from twinrca.ingest.deadletter import Rejected
 from twinrca.ingest.decode import MAX_NAME, time_ns
+from twinrca.ingest.pmvalues import BIN, fix_prolog, parse_value
 
-__all__ = ["MAX_XML_BYTES", "decode_pm_xml", "parse_duration_s"]
+__all__ = ["MAX_XML_BYTES", "ROOTS", "PmFile", "decode_pm_xml", "parse_duration_s", "read_pm_xml"]
 
 MAX_XML_BYTES = 64 * 1024 * 1024
+ROOTS = ("measCollecFile", "measDataFile")
 _DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
-_NIL = {"", "NIL", "nil", "NULL", "null", "-"}
+
+
+@dataclass(slots=True)
+class PmFile:
+    """What one PM file held: its values, the values refused alone, and warnings."""
+
+    kpis: KpiColumns = field(default_factory=KpiColumns)
+    rejected: list[Rejected] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    multi_valued: int = 0  # counters stored as bins
 
 
 def parse_duration_s(text: str) -> int:
@@ -47,17 +71,11 @@ def _children(el: Element, name: str) -> list[Element]:
     return [c for c in el if _local(c.tag) == name]
 
 
-def _number(text: str | None, where: str) -> float | None:
-    text = (text or "").strip()
-    if text in _NIL:
-        return None
-    try:
-        value = float(text)
-    except ValueError as exc:
-        raise ValidationError("bad_value", f"non-numeric value {text[:32]!r} in {where}") from exc
-    if not math.isfinite(value):
-        raise ValidationError("bad_value", f"non-finite value in {where}")
-    return value
+def _first(el: Element | None, *names: str) -> Element | None:
+    for c in el if el is not None else ():
+        if _local(c.tag) in names:
+            return c
+    return None
 
 
 def _name(text: str | None, what: str) -> str:
@@ -68,79 +86,171 @@ def _name(text: str | None, what: str) -> str:
 
 
 def _suspect(value: Element) -> bool:
-    flags = _children(value, "suspect")
-    return bool(flags) and (flags[0].text or "").strip().lower() == "true"
+    flag = _first(value, "suspect")
+    return flag is not None and (flag.text or "").strip().lower() == "true"
+
+
+@dataclass(slots=True)
+class _Context:
+    """The file-level names a measValue's values are read with."""
+
+    dn_prefix: str
+    footer_end: str | None
+    out: PmFile
+
+    def object_name(self, ldn: str | None, local_dn: str) -> str:
+        ldn = (ldn or "").strip() or local_dn
+        name = _name(ldn, "measObjLdn")
+        if "=" in self.dn_prefix and not name.startswith(self.dn_prefix):
+            name = f"{self.dn_prefix},{name}"
+        return name[:MAX_NAME]
+
+    def reject(self, exc: ValidationError, raw: str, mo: str = "", counter: str = "") -> None:
+        self.out.rejected.append(Rejected(exc, raw.encode()[:4096], mo, counter))
+
+
+def _add(
+    names: list[str], values: list[float], counter: str, parsed: list[float], ctx: _Context
+) -> None:
+    if len(parsed) == 1:
+        names.append(counter)
+        values.append(parsed[0])
+        return
+    ctx.out.multi_valued += 1
+    names.extend(f"{counter}{BIN}{i}" for i in range(len(parsed)))
+    values.extend(parsed)
+
+
+def _value(
+    counter: str, text: str | None, mo: str, names: list[str], vals: list[float], ctx: _Context
+) -> None:
+    try:
+        parsed = parse_value(text)
+    except ValidationError as exc:
+        ctx.reject(
+            ValidationError(exc.reason, f"{mo[:80]} {counter}: {exc.message}"),
+            text or "",
+            mo,
+            counter,
+        )
+        return
+    if parsed is not None:
+        _add(names, vals, counter, parsed, ctx)
 
 
 def _values_by_p(
-    value: Element, types: dict[str, str], where: str
+    value: Element, types: dict[str, str], mo: str, ctx: _Context
 ) -> tuple[list[str], list[float]]:
-    names, values = [], []
+    names: list[str] = []
+    vals: list[float] = []
     for r in _children(value, "r"):
-        name = types.get(r.get("p", ""))
-        if name is None:
-            raise ValidationError("bad_value", f"r p={r.get('p')!r} names no measType in {where}")
-        number = _number(r.text, where)
-        if number is not None:
-            names.append(name)
-            values.append(number)
-    return names, values
+        p = r.get("p", "")
+        counter = types.get(p)
+        if counter is None:
+            err = ValidationError("bad_value", f"r p={p[:16]!r} names no measType")
+            ctx.reject(err, r.text or "", mo, f"p={p[:16]}")
+            continue
+        _value(counter, r.text, mo, names, vals, ctx)
+    return names, vals
 
 
-def _values_by_list(value: Element, types: list[str], where: str) -> tuple[list[str], list[float]]:
-    results = _children(value, "measResults")
-    raw = (results[0].text or "").split() if results else []
+def _values_by_list(
+    value: Element, types: list[str], mo: str, ctx: _Context
+) -> tuple[list[str], list[float]]:
+    results = _first(value, "measResults")
+    raw = (results.text or "").split() if results is not None else []
     if len(raw) != len(types):
-        raise ValidationError("bad_value", f"{len(raw)} measResults for {len(types)} measTypes")
-    pairs = [(n, _number(v, where)) for n, v in zip(types, raw, strict=True)]
-    kept = [(n, v) for n, v in pairs if v is not None]
-    return [n for n, _ in kept], [v for _, v in kept]
+        msg = f"{len(raw)} measResults for {len(types)} measTypes"
+        ctx.reject(ValidationError("bad_value", msg), " ".join(raw)[:4096], mo)
+        return [], []
+    names: list[str] = []
+    vals: list[float] = []
+    for counter, text in zip(types, raw, strict=True):
+        _value(counter, text, mo, names, vals, ctx)
+    return names, vals
 
 
-def _meas_info(info: Element, out: KpiColumns) -> None:
-    gran_el = _children(info, "granPeriod")
-    if not gran_el:
+def _period(info: Element, ctx: _Context) -> tuple[int, int]:
+    gran_el = _first(info, "granPeriod")
+    if gran_el is None:
         raise ValidationError("missing_field", "measInfo without granPeriod", field="granPeriod")
-    gran = parse_duration_s(gran_el[0].get("duration", ""))
-    end_ns = time_ns(gran_el[0].get("endTime"), "granPeriod/@endTime")
+    gran = parse_duration_s(gran_el.get("duration", ""))
+    end = gran_el.get("endTime") or ctx.footer_end
+    return time_ns(end, "granPeriod/@endTime"), gran
+
+
+def _types(info: Element) -> tuple[dict[str, str], list[str]]:
     by_p = {t.get("p", ""): _name(t.text, "measType") for t in _children(info, "measType")}
     listed = [
         _name(n, "measTypes")
         for el in _children(info, "measTypes")
         for n in (el.text or "").split()
     ]
+    return by_p, listed
+
+
+def _meas_info(info: Element, local_dn: str, ctx: _Context) -> None:
+    try:
+        end_ns, gran = _period(info, ctx)
+        by_p, listed = _types(info)
+    except ValidationError as exc:
+        ctx.reject(exc, f"measInfo {info.get('measInfoId', '')}"[:200])
+        return
     for value in _children(info, "measValue"):
-        mo = _name(value.get("measObjLdn"), "measObjLdn")
-        where = f"measValue {mo[:64]!r}"
+        try:
+            mo = ctx.object_name(value.get("measObjLdn"), local_dn)
+        except ValidationError as exc:
+            ctx.reject(exc, str(value.get("measObjLdn", ""))[:200])
+            continue
         if by_p:
-            names, values = _values_by_p(value, by_p, where)
+            names, vals = _values_by_p(value, by_p, mo, ctx)
         else:
-            names, values = _values_by_list(value, listed, where)
+            names, vals = _values_by_list(value, listed, mo, ctx)
         if names:
-            out.add_batch(mo, names, values, end_ns, gran, _suspect(value))
+            ctx.out.kpis.add_batch(mo, names, vals, end_ns, gran, _suspect(value))
 
 
-def decode_pm_xml(data: bytes, out: KpiColumns) -> int:
-    """A whole measCollecFile into ``out`` (all or nothing); returns values appended."""
+def _parse(data: bytes, warnings: list[str]) -> Element:
     if len(data) > MAX_XML_BYTES:
         raise ValidationError("too_large", f"PM XML file over {MAX_XML_BYTES} bytes")
+    data, moved = fix_prolog(data)
+    warnings.extend(moved)
     try:
         root = DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except defusedxml.DefusedXmlException as exc:
         raise ValidationError("xml_forbidden", f"XML refused: {type(exc).__name__}") from exc
     except ParseError as exc:
         raise ValidationError("xml_malformed", f"XML not well formed: {exc}") from exc
-    if _local(root.tag) != "measCollecFile":
+    if _local(root.tag) not in ROOTS:
         raise ValidationError("not_meas_collec", f"root element {_local(root.tag)[:40]!r}")
-    staged = KpiColumns()
+    return root
+
+
+def read_pm_xml(data: bytes) -> PmFile:
+    """Every value of a PM file, and the values refused alone; raises
+    :class:`ValidationError` only for a document that is no XML or no PM file."""
+    out = PmFile()
+    root = _parse(data, out.warnings)
+    header = _first(root, "fileHeader")
+    footer = _first(_first(root, "fileFooter"), "measCollec", "measData")
+    ctx = _Context(
+        dn_prefix=(header.get("dnPrefix", "") if header is not None else "").strip(),
+        footer_end=footer.get("endTime") if footer is not None else None,
+        out=out,
+    )
     for data_el in _children(root, "measData"):
+        entity = _first(data_el, "managedElement", "measEntity")
+        local_dn = (entity.get("localDn", "") if entity is not None else "").strip()
         for info in _children(data_el, "measInfo"):
-            _meas_info(info, staged)
-    n = len(staged)
-    out.managed_object.extend(staged.managed_object)
-    out.measurement.extend(staged.measurement)
-    out.value.extend(staged.value)
-    out.period_end_ns.extend(staged.period_end_ns)
-    out.granularity_s.extend(staged.granularity_s)
-    out.suspect.extend(staged.suspect)
-    return n
+            _meas_info(info, local_dn, ctx)
+    return out
+
+
+def decode_pm_xml(data: bytes, out: KpiColumns, rejected: list[Rejected] | None = None) -> int:
+    """A PM file's values into ``out``, its refused values into ``rejected`` (dropped
+    when None); returns the number of values appended."""
+    pm = read_pm_xml(data)
+    out.extend(pm.kpis)
+    if rejected is not None:
+        rejected.extend(pm.rejected)
+    return len(pm.kpis)

@@ -6,7 +6,8 @@ Such files are skipped with a reason instead of being read line by line into
 thousands of dead letters. The test looks at the head of a file only:
 
 * JSON (``.jsonl`` ...): a stream when one of the first lines is a JSON object with
-  ``measurements``, ``notificationType`` or ``message``. Skipped when those lines are
+  ``measurements``, ``notificationType`` or ``message``, or a VES event (or the whole
+  file is one VES event / ``eventList``, pretty-printed). Skipped when those lines are
   JSON of another kind, or when the whole file is one (pretty-printed) JSON document.
   Lines that are no JSON at all stay a stream: they are dead-lettered.
 * syslog (``.log`` ...): a stream when one of the first lines starts with ``<PRI>``
@@ -26,6 +27,7 @@ import re
 import orjson
 
 from twinrca.ingest.pmcsv import is_pm_csv_header
+from twinrca.ingest.ves import is_ves
 
 __all__ = ["HEAD_LINES", "not_stream_reason"]
 
@@ -54,16 +56,18 @@ def _json_reason(data: bytes) -> str | None:
             doc = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
-        if isinstance(doc, dict) and any(k in doc for k in _STREAM_KEYS):
+        if isinstance(doc, dict) and (any(k in doc for k in _STREAM_KEYS) or is_ves(doc)):
             return None
         other += 1
     if other:
         return "JSON but no PM batch, alarm or log event in its first lines"
     if data.lstrip()[:1] in (b"{", b"["):
         try:
-            orjson.loads(data)
+            whole = orjson.loads(data)
         except orjson.JSONDecodeError:
             return None
+        if isinstance(whole, dict) and is_ves(whole):
+            return None  # one VES event or eventList, pretty-printed
         return "one JSON document, not JSON lines of PM batches, alarms or log events"
     return None
 

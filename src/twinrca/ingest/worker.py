@@ -30,6 +30,7 @@ from twinrca.ingest.logtag import LogTagger
 from twinrca.ingest.metrics import IngestMetrics
 from twinrca.ingest.pipeline import Backoff, BatchBuilder, BatchWriter, Decoded, Stopped
 from twinrca.ingest.storemetrics import StoreMetricsReporter
+from twinrca.ingest.vendor import Normaliser
 from twinrca.store.base import Store
 
 __all__ = ["IngestWorker", "WorkerConfig", "kafka_dead_letter_sink"]
@@ -53,6 +54,7 @@ class WorkerConfig:
     session_timeout_ms: int = 10_000
     metrics_interval_s: float = 10.0
     log_templates: bool = True  # template id on every log row (see ingest.logtag)
+    kpi_mappings: tuple[str, ...] = ()  # users' TOML files extending the shipped mapping
     consumer_options: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -70,6 +72,18 @@ def kafka_dead_letter_sink(
             f.get(timeout=timeout_s)
 
     return send
+
+
+def _normaliser(config: WorkerConfig, store: Store) -> Normaliser:
+    """KPI mapping and, when the store holds a topology, DN resolution (vendor topics)."""
+    from twinrca.core.dn import DnIndex
+    from twinrca.ingest.kpimap import load_mapping
+
+    if not any(k in ("pm-xml", "ves") for k in config.topics.values()):
+        return Normaliser()
+    topology = store.load_topology()
+    dns = DnIndex.of(topology) if topology is not None else None
+    return Normaliser(load_mapping(config.kpi_mappings), dns)
 
 
 @dataclass(slots=True)
@@ -103,7 +117,9 @@ class IngestWorker:
         self._writer_error: BaseException | None = None
         # templating and store metrics run in the writer thread, never in the poll loop
         self.log_tagger = LogTagger(store) if config.log_templates else None
-        self.builder = BatchBuilder(config.topics, log_tagger=self.log_tagger)
+        self.builder = BatchBuilder(
+            config.topics, log_tagger=self.log_tagger, normaliser=_normaliser(config, store)
+        )
         self.reporter = StoreMetricsReporter(
             store,
             self.metrics,

@@ -101,16 +101,23 @@ def test_xml_bombs_and_external_entities_are_refused(doc: bytes) -> None:
     [
         (b"<measCollecFile>", "xml_malformed"),
         (b"<other/>", "not_meas_collec"),
-        (
-            meas_collec_xml([KpiSample("c", "a", 1.0, T0)]).replace(">1.0<", ">abc<").encode(),
-            "bad_value",
-        ),
     ],
 )
 def test_bad_xml_reasons(doc: bytes, reason: str) -> None:
     with pytest.raises(ValidationError) as err:
         decode_pm_xml(doc, KpiColumns())
     assert err.value.reason == reason
+
+
+def test_pm_xml_bad_value_costs_that_value_only() -> None:
+    samples = [KpiSample("c", "a", 1.0, T0), KpiSample("c", "b", 2.0, T0)]
+    doc = meas_collec_xml(samples).replace(">1.0<", ">abc<").encode()
+    cols, rejected = KpiColumns(), []
+    assert decode_pm_xml(doc, cols, rejected) == 1
+    assert cols.measurement == ["b"] and cols.value == [2.0]
+    assert [(r.managed_object, r.counter, r.error.reason) for r in rejected] == [
+        ("c", "a", "bad_value")
+    ]
 
 
 def test_alarm_round_trip_all_notifications() -> None:
