@@ -68,7 +68,7 @@ def _prepare(store: str | None, tenant: str, workdir: Path) -> tuple[Path, str]:
             _log(f"no store at {path}; run `make demo` first or omit --store")
             sys.exit(0)
         return path, tenant
-    from twinrca.dashboards.sample import seed_file
+    from bench.dashboard_sample import seed_file
 
     path = workdir / "sample.duckdb"
     seed_file(path, tenant="bench", cells=48, seed=0)

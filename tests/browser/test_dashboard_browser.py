@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bench.dashboard_sample import seed_file
 
 from twinrca.dashboards.launch import command, config_for, environment
-from twinrca.dashboards.sample import seed_file
 
 pytestmark = pytest.mark.browser
 

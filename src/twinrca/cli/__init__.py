@@ -8,7 +8,6 @@ imported inside the commands, so ``twinrca --help`` stays fast.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import sys
 from typing import NoReturn
@@ -36,7 +35,8 @@ def _root() -> None:
     """TwinRCA: fault diagnosis and prediction for mobile networks, verified on a digital twin."""
 
 
-# group name -> (module, help). A group is registered when its module exists.
+# group name -> (module, help). Every module must import: a missing or broken one fails
+# the CLI at once (ImportError naming it) instead of silently dropping its commands.
 _GROUPS: dict[str, tuple[str, str]] = {
     "ingest": ("twinrca.cli.ingest", "Kafka or files into the store."),
     "ems": ("twinrca.cli.ems", "Replay an EMS recording to Kafka."),
@@ -53,13 +53,11 @@ _GROUPS: dict[str, tuple[str, str]] = {
 }
 
 for _name, (_module, _help) in _GROUPS.items():
-    if importlib.util.find_spec(_module) is not None:
-        app.add_typer(importlib.import_module(_module).app, name=_name, help=_help)
+    app.add_typer(importlib.import_module(_module).app, name=_name, help=_help)
 
 # top-level commands (demo, serve, dashboard) live in their own modules too
 for _module in ("twinrca.cli.demo", "twinrca.cli.serve"):
-    if importlib.util.find_spec(_module) is not None:
-        importlib.import_module(_module).register(app)
+    importlib.import_module(_module).register(app)
 
 
 @app.command()

@@ -3,10 +3,13 @@ API in one long-running process (see :mod:`twinrca.runtime.runner`)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from twinrca.runtime import defaults
 
 __all__ = ["register"]
 
@@ -21,7 +24,7 @@ def register(app: typer.Typer) -> None:
         api: Annotated[bool, typer.Option(help="Serve the HTTP API (uvicorn).")] = True,
         health_port: Annotated[
             int, typer.Option(help="Port of /healthz, /readyz and /metrics (0: any free one).")
-        ] = 8751,
+        ] = defaults.HEALTH_PORT,
         by_region: Annotated[
             bool,
             typer.Option(
@@ -31,7 +34,9 @@ def register(app: typer.Typer) -> None:
         instance_id: Annotated[
             str | None, typer.Option(help="Static group membership id (KIP-345).")
         ] = None,
-        interval: Annotated[float, typer.Option(help="Seconds between detection ticks.")] = 1.0,
+        interval: Annotated[float, typer.Option(help="Seconds between detection ticks.")] = (
+            defaults.INTERVAL_S
+        ),
         predict: Annotated[
             bool, typer.Option(help="Score fault risk each reporting period (LightGBM).")
         ] = True,
@@ -41,27 +46,31 @@ def register(app: typer.Typer) -> None:
                 help="Seconds between prediction ticks (a tick scores every period "
                 "completed since the last one)."
             ),
-        ] = 30.0,
+        ] = defaults.PREDICT_INTERVAL_S,
         predict_threshold: Annotated[
             float | None,
             typer.Option(help="Warn at this calibrated risk (default: the model's threshold)."),
         ] = None,
         lookback_hours: Annotated[
             float, typer.Option(help="Sliding detection window (data time).")
-        ] = 6.0,
+        ] = defaults.LOOKBACK / timedelta(hours=1),
         history_days: Annotated[
             float, typer.Option(help="KPI history kept for baselines and the twin demand.")
-        ] = 2.0,
-        verify_scenarios: Annotated[int, typer.Option(help="Monte Carlo runs per check.")] = 16,
-        whatif_scenarios: Annotated[int, typer.Option(help="Monte Carlo runs per action.")] = 64,
+        ] = defaults.HISTORY / timedelta(days=1),
+        verify_scenarios: Annotated[int, typer.Option(help="Monte Carlo runs per check.")] = (
+            defaults.VERIFY_SCENARIOS
+        ),
+        whatif_scenarios: Annotated[int, typer.Option(help="Monte Carlo runs per action.")] = (
+            defaults.WHATIF_SCENARIOS
+        ),
         webhook_max_backoff: Annotated[
             float, typer.Option(help="Cap of the webhook retry backoff in seconds.")
-        ] = 300.0,
+        ] = defaults.WEBHOOK_MAX_BACKOFF_S,
         webhook_max_attempts: Annotated[
             int, typer.Option(help="Deliveries tried before an alert is dead-lettered.")
-        ] = 12,
-        kinds: Annotated[str, typer.Option(help="Topic kinds to consume.")] = (
-            "kpi,alarms,logs,pm-xml"
+        ] = defaults.WEBHOOK_MAX_ATTEMPTS,
+        kinds: Annotated[str, typer.Option(help="Topic kinds to consume.")] = ",".join(
+            defaults.KINDS
         ),
         tenant: Annotated[str | None, typer.Option(help="Tenant (default from settings).")] = None,
         group: Annotated[str | None, typer.Option(help="Consumer group.")] = None,
@@ -72,8 +81,6 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int | None, typer.Option(help="API port (default from settings).")] = None,
     ) -> None:
         """Run the service until SIGTERM / Ctrl-C (settings: TWINRCA_* and twinrca.toml)."""
-        from datetime import timedelta
-
         from pydantic import SecretStr
 
         from twinrca.api.app import app_for

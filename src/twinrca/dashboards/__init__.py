@@ -3,21 +3,18 @@
 Start it with :func:`launch` (``twinrca dashboard``); the pages live in ``views/`` and
 read the store through cached functions (``ui``); ``data`` and ``charts`` shape plain
 data; ``actions`` writes through the service's own functions; ``jobs`` runs Twin-lab
-generations in a background process; ``sample`` seeds a small realistic data set.
+generations in a background process (``bench/dashboard_sample.py`` seeds a small
+realistic data set for tests and benchmarks).
 Importing this package does not import Streamlit.
 """
 
 from twinrca.dashboards.config import DashboardConfig
 from twinrca.dashboards.launch import command, config_for, environment, launch
-from twinrca.dashboards.sample import SampleSummary, seed_file, seed_store
 
 __all__ = [
     "DashboardConfig",
-    "SampleSummary",
     "command",
     "config_for",
     "environment",
     "launch",
-    "seed_file",
-    "seed_store",
 ]

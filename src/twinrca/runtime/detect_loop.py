@@ -31,6 +31,7 @@ from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import Topology
 from twinrca.detect.baseline import SeasonalBaseline
 from twinrca.detect.refit import BaselineRefitter
+from twinrca.runtime import defaults
 from twinrca.runtime.flow import Pipeline
 from twinrca.store.base import Store
 from twinrca.twin_replay.demand import Demand, demand_from_telemetry
@@ -52,8 +53,8 @@ UNFINISHED = (IncidentState.OPEN, IncidentState.DIAGNOSED, IncidentState.VERIFIE
 
 @dataclass(frozen=True, slots=True)
 class WindowConfig:
-    lookback: timedelta = timedelta(hours=6)  # alarms and KPIs the detection looks at
-    history: timedelta = timedelta(days=2)  # KPIs kept for the baseline and the twin demand
+    lookback: timedelta = defaults.LOOKBACK  # alarms and KPIs the detection looks at
+    history: timedelta = defaults.HISTORY  # KPIs kept for the baseline and the twin demand
     late_slack: timedelta = timedelta(minutes=30)  # re-read this much for late KPI rows
     refit_every: timedelta = timedelta(hours=6)  # baseline refit period (data time)
     min_baseline: timedelta = timedelta(hours=23)  # below this, fit on the window each run

@@ -25,16 +25,14 @@ installed plugin of both groups.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-import pandas as pd
-
-from twinrca.causal.diagnosis import IncidentEvidence
+from twinrca.causal.protocol import Diagnoser
 from twinrca.core.errors import ConfigError
-from twinrca.core.records import RootCauseCandidate
+from twinrca.predict.protocol import Predictor
 
 __all__ = ["Diagnoser", "LoadedPlugin", "Predictor", "load_plugins"]
 
@@ -42,16 +40,6 @@ log = logging.getLogger(__name__)
 
 DIAGNOSERS = "twinrca.diagnosers"
 PREDICTORS = "twinrca.predictors"
-
-
-@runtime_checkable
-class Diagnoser(Protocol):
-    def rank(self, evidence: IncidentEvidence) -> Sequence[RootCauseCandidate]: ...
-
-
-@runtime_checkable
-class Predictor(Protocol):
-    def predict(self, features: pd.DataFrame) -> pd.DataFrame: ...
 
 
 @dataclass(frozen=True, slots=True)

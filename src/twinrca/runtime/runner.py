@@ -44,6 +44,7 @@ from twinrca.ingest.keyed import regions_of_partitions
 from twinrca.ingest.metrics import IngestMetrics
 from twinrca.ingest.topics import KINDS, Topics
 from twinrca.ingest.worker import WorkerConfig
+from twinrca.runtime import defaults
 from twinrca.runtime.components import (
     RegionWorker,
     build_forecaster,
@@ -73,23 +74,23 @@ class ServeOptions:
     kinds: tuple[str, ...] = KINDS
     instance_id: str | None = None
     by_region: bool = True
-    interval_s: float = 1.0
+    interval_s: float = defaults.INTERVAL_S
     window: WindowConfig = field(default_factory=WindowConfig)
     pipeline: PipelineConfig = field(
         default_factory=lambda: PipelineConfig(checkpoint=True, skip_unchanged=True)
     )
     api: bool = True
     system_tenant: str = "system"
-    health_port: int = 8751
+    health_port: int = defaults.HEALTH_PORT
     webhook_timeout_s: float = 10.0
-    webhook_max_attempts: int = 12
+    webhook_max_attempts: int = defaults.WEBHOOK_MAX_ATTEMPTS
     webhook_base_backoff_s: float = 1.0
-    webhook_max_backoff_s: float = 300.0
+    webhook_max_backoff_s: float = defaults.WEBHOOK_MAX_BACKOFF_S
     log_templates: bool = True
     topology: Path | None = None
     training_seeds: tuple[int, ...] = (101, 102, 103)
     predict: bool = True
-    predict_interval_s: float = 30.0
+    predict_interval_s: float = defaults.PREDICT_INTERVAL_S
     predict_threshold: float | None = None  # None: the model's own (chosen on a twin run)
     prediction: PredictorConfig = field(default_factory=PredictorConfig)
 

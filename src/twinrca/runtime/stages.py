@@ -21,6 +21,7 @@ from twinrca.core.records import IncidentState, RootCauseCandidate
 from twinrca.core.topology import ElementKind, Topology
 from twinrca.detect.detector import DetectedIncident, IncidentEvidence
 from twinrca.fmea.catalogue import Catalogue
+from twinrca.runtime import defaults
 from twinrca.runtime.documents import fmea_entry
 from twinrca.runtime.keys import incident_key
 from twinrca.runtime.plugins import LoadedPlugin
@@ -55,8 +56,8 @@ BUILTIN_TOP = 5
 class PipelineConfig:
     verify_top: int = 3
     verify_weight: float = 0.5
-    verify_scenarios: int = 16
-    whatif_scenarios: int = 64
+    verify_scenarios: int = defaults.VERIFY_SCENARIOS
+    whatif_scenarios: int = defaults.WHATIF_SCENARIOS
     whatif_horizon_steps: int = 48
     engine: str = "numba"
     seed: int = 0

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from twinrca.dashboards.sample import SampleSummary, seed_file
+from bench.dashboard_sample import SampleSummary, seed_file
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,7 @@ def test_sample_seed_is_deterministic_apart_from_ids_and_keys():
     for _ in range(2):
         with open_store("embedded", path=None, tenant="t") as store:
             store.migrate()
-            from twinrca.dashboards.sample import seed_store
+            from bench.dashboard_sample import seed_store
 
             seed_store(store, cells=20, seed=5, now=now, predictions=6)
             docs.append(store.get_document("incident", "inc-0001"))
