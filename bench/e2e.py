@@ -100,7 +100,7 @@ def start_service(
     env: dict[str, str], log: Path, predict: bool, predict_interval: float
 ) -> subprocess.Popen[bytes]:
     args = [
-        sys.executable, "-c", "from twinrca.service.cli import main; main()", "serve",
+        sys.executable, "-m", "twinrca", "serve",
         "--no-api", "--health-port=0", "--interval=0.25", "--kinds=kpi,alarms,logs",
         "--webhook-max-backoff=2", "--webhook-max-attempts=1000",
         "--predict" if predict else "--no-predict", f"--predict-interval={predict_interval}",
@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         return [v.doc for v in store.document_history("incident", incident_id)]
 
     from twinrca.predict.scenario import read_twin_scenario
-    from twinrca.service.predictions import predictions_came_true
+    from twinrca.runtime.forecasting import predictions_came_true
 
     predictions = store.list_documents("prediction", limit=100_000)
     came = predictions_came_true(predictions, read_twin_scenario(scenario).events, topology)

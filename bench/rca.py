@@ -39,9 +39,8 @@ import pandas as pd
 
 from twinrca.causal.diagnosis import signature
 from twinrca.fmea.catalogue import Catalogue, load_catalogue
-from twinrca.service.diagnose import new_diagnoser
-from twinrca.service.training import labelled_run, twin_run
-from twinrca.service.twin_data import AlarmNoise
+from twinrca.training.diagnoser import labelled_run, new_diagnoser, twin_run
+from twinrca.training.twin_data import AlarmNoise
 from twinrca.twin_replay.network import generate_topology
 from twinrca.twin_replay.observe import Observation
 from twinrca.twin_replay.verify import (

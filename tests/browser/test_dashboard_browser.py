@@ -67,7 +67,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str 
         path, tenant, auth = root / "sample.duckdb", "acme", "key"
         key = seed_file(path, tenant=tenant, cells=48, seed=3).api_key
     else:  # the demo's own output: a small `twinrca demo` run, signed in with its API key
-        from twinrca.service.demo import run_demo
+        from twinrca.cli.demo_run import run_demo
 
         result = run_demo(root / "demo", cells=60, days=2.0, faults=6, seed=5, say=lambda *a: None)
         path, tenant, auth = result.store_path, "demo", "key"

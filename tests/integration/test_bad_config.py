@@ -6,11 +6,10 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-TWINRCA = str(Path(sys.executable).with_name("twinrca"))
+TWINRCA = (sys.executable, "-m", "twinrca")
 
 
 def _run(env: dict[str, str], *args: str, timeout: float = 60) -> tuple[int, str, float]:
@@ -18,7 +17,7 @@ def _run(env: dict[str, str], *args: str, timeout: float = 60) -> tuple[int, str
     full.pop("TWINRCA_CONFIG", None)
     t0 = time.monotonic()
     proc = subprocess.run(
-        [TWINRCA, *args], env=full, capture_output=True, text=True, timeout=timeout
+        [*TWINRCA, *args], env=full, capture_output=True, text=True, timeout=timeout
     )
     return proc.returncode, proc.stderr, time.monotonic() - t0
 

@@ -25,7 +25,6 @@ from twinrca.ingest.topics import Topics
 
 pytestmark = pytest.mark.integration
 
-CLI = "import sys; from twinrca.service.cli import main; sys.argv[0] = 'twinrca'; main()"
 PARTITIONS = 3
 KINDS = ("kpi", "alarms", "logs")
 FILES = {"kpi": "kpi.jsonl", "alarms": "alarms.jsonl", "logs": "logs.jsonl"}
@@ -82,7 +81,7 @@ def _read_all(bootstrap: str, topics: Topics, timeout_s: float = 20.0) -> list:
 def _replay(bootstrap: str, topics: Topics, *args: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [
-            *(sys.executable, "-c", CLI, "ems", "replay", *args, "--speed", "0"),
+            *(sys.executable, "-m", "twinrca", "ems", "replay", *args, "--speed", "0"),
             *("--bootstrap", bootstrap, "--prefix", topics.prefix),
         ],
         env={**os.environ, "TWINRCA_LOG_JSON": "true"},

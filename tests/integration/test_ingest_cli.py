@@ -31,7 +31,6 @@ from twinrca.ingest.topics import Topics
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
-CLI = "import sys; from twinrca.service.cli import main; sys.argv[0] = 'twinrca'; main()"
 KINDS = ("kpi", "alarms", "logs", "pm-xml", "dlq")
 
 
@@ -115,7 +114,16 @@ def test_ems_replay_cli_publishes_the_recording_at_speed(
     started = time.monotonic()
     done = subprocess.run(
         [
-            *(sys.executable, "-c", CLI, "ems", "replay", str(tmp_path), "--speed", str(speed)),
+            *(
+                sys.executable,
+                "-m",
+                "twinrca",
+                "ems",
+                "replay",
+                str(tmp_path),
+                "--speed",
+                str(speed),
+            ),
             *("--bootstrap", kafka_bootstrap, "--prefix", topics.prefix),
         ],
         env={**os.environ, "TWINRCA_LOG_JSON": "true"},

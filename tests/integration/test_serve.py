@@ -79,8 +79,8 @@ class _Service:
     def start(self) -> _Service:
         args = [
             sys.executable,
-            "-c",
-            "from twinrca.service.cli import main; main()",
+            "-m",
+            "twinrca",
             "serve",
             "--no-api",
             "--health-port=0",
@@ -164,7 +164,7 @@ def test_serve_kill_restart_receiver_down_then_up(
     request: pytest.FixtureRequest,
 ) -> None:
     from twinrca.core.topology import Topology
-    from twinrca.service.predictions import progress_key
+    from twinrca.runtime.forecasting import progress_key
     from twinrca.store import open_store
 
     prefix, tenant = f"{unique_name}.", unique_name

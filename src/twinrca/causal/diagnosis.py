@@ -33,6 +33,7 @@ import pandas as pd
 from twinrca.core.errors import ModelError
 from twinrca.core.records import RootCauseCandidate
 from twinrca.core.topology import ElementKind, Topology
+from twinrca.detect.detector import IncidentEvidence
 
 __all__ = ["BayesianDiagnoser", "IncidentEvidence", "SymptomEncoder", "signature"]
 
@@ -42,17 +43,6 @@ OK = "ok"
 
 def signature(probable_cause: str, specific_problem: str) -> str:
     return f"{probable_cause}|{specific_problem}"
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentEvidence:
-    """What was observed: the incident's alarms (``managed_object``, ``probable_cause``,
-    ``specific_problem``, ``event_time``) and KPI anomalies (``managed_object``,
-    ``measurement``, ``direction``), and the candidate elements to rank."""
-
-    alarms: pd.DataFrame
-    anomalies: pd.DataFrame
-    candidates: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """What the NOC engineer changes from the dashboard, written through the same
-functions as the HTTP API (:func:`~twinrca.service.incidents.transition`,
-:func:`~twinrca.service.incidents.save_incident`, :class:`~twinrca.fmea.RatingHistory`).
+functions as the HTTP API (:func:`~twinrca.core.incident.transition`,
+:func:`~twinrca.core.incident.save_incident`, :class:`~twinrca.fmea.RatingHistory`).
 """
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from twinrca.core.errors import ValidationError
+from twinrca.core.incident import IncidentDoc, transition
 from twinrca.core.records import IncidentState
 from twinrca.core.timeutil import utcnow
 from twinrca.fmea import FmeaRow, RatingChange, RatingHistory, current_rows
 from twinrca.fmea.ratings import RATING_FIELDS
-from twinrca.service.incidents import IncidentDoc, load_incident, save_incident, transition
+from twinrca.runtime.incident_store import load_incident, save_incident
 from twinrca.store.base import OutboxEntry, Store
 
 __all__ = ["AlertsFor", "give_feedback", "move_incident", "save_ratings"]

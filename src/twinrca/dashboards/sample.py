@@ -4,7 +4,7 @@ before ``make demo`` has filled a store).
 :func:`seed_store` writes into an open store: a generated topology, KPI and alarm rows
 around five incidents in different lifecycle states (ranked candidates with evidence,
 FMEA entries, twin verification series, remediation what-ifs with intervals, history
-made by :func:`twinrca.service.incidents.transition`), predictions shaped as TS 28.104
+made by :func:`twinrca.core.incident.transition`), predictions shaped as TS 28.104
 MDA reports, ingest metrics and one FMEA rating change. :func:`seed_file` does the same
 for an embedded DuckDB file and also creates an API key for the tenant.
 """
@@ -21,18 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twinrca.core.incident import AlarmRef, CandidateDoc, IncidentDoc, RemediationDoc, transition
 from twinrca.core.records import IncidentState
 from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import Element, ElementKind, Topology
 from twinrca.fmea import Catalogue, FailureMode, RatingHistory, load_catalogue
-from twinrca.service.incidents import (
-    AlarmRef,
-    CandidateDoc,
-    IncidentDoc,
-    RemediationDoc,
-    save_incident,
-    transition,
-)
+from twinrca.runtime.incident_store import save_incident
 from twinrca.store.base import Store, WriteBatch, open_store
 
 __all__ = ["SampleSummary", "seed_file", "seed_store"]
@@ -592,7 +586,7 @@ def seed_file(
     now: datetime | None = None,
 ) -> SampleSummary:
     """Seed an embedded store file and create an API key for ``tenant`` (returned once)."""
-    from twinrca.service.auth import create_api_key
+    from twinrca.runtime.auth import create_api_key
 
     with open_store("embedded", path=path, tenant=tenant) as store:
         store.migrate()

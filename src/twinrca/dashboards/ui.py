@@ -81,7 +81,7 @@ def _oidc_configured() -> bool:
 
 
 def _tenant_from_key(cfg: DashboardConfig, key: str) -> str | None:
-    from twinrca.service.auth import resolve_api_key
+    from twinrca.runtime.auth import resolve_api_key
 
     system = _store((cfg.backend, cfg.location, cfg.system_tenant))
     return resolve_api_key(system, key.strip())

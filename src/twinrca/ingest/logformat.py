@@ -3,8 +3,8 @@
 A layout such as ``<Date> <Time> <Pid> <Level> <Component>: <Content>`` names each
 header field in angle brackets; the text between fields is a regular-expression
 fragment (``\\[`` is a literal bracket, ``(...)?`` is optional) in which runs of
-spaces match runs of whitespace. The last field is usually ``<Content>``, the
-message that gets templated.
+spaces match runs of whitespace. One field must be ``<Content>``, the message that
+gets templated (usually the last); a layout without it is refused.
 """
 
 from __future__ import annotations
@@ -40,9 +40,11 @@ class LogFormat:
     regex: re.Pattern[str]
 
     @classmethod
-    def compile(cls, layout: str) -> LogFormat:
-        """Compile ``layout``; raises ValidationError when it names no field or is
-        not a valid regular expression."""
+    def compile(cls, layout: str, *, require_content: bool = True) -> LogFormat:
+        """Compile ``layout``; raises ValidationError when it names no field, repeats
+        one, lacks ``<Content>`` (unless ``require_content`` is False: without it the
+        message would silently end up in the last header field) or is not a valid
+        regular expression."""
         parts = _FIELD.split(layout)
         fields: list[str] = []
         pattern = ""
@@ -57,6 +59,12 @@ class LogFormat:
                 pattern += f"(?P<{name}>.*?)"
         if not fields:
             raise ValidationError("bad_log_format", "the layout names no <Field>", layout=layout)
+        if require_content and CONTENT not in fields:
+            raise ValidationError(
+                "no_content_field",
+                f"log format {layout!r} has no <{CONTENT}> field for the message",
+                hint=f"end the format with <{CONTENT}>, e.g. '<Date> <Time> <Level>: <{CONTENT}>'",
+            )
         try:
             regex = re.compile(f"^{pattern}$")
         except re.error as exc:

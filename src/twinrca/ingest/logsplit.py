@@ -23,15 +23,22 @@ template miner owns the Drain tree and calls :meth:`ClusterStats.observe` and
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import combinations
 
-from twinrca.ingest.masking import WILDCARD
+from twinrca.ingest.masking import WILDCARD, is_variable_token
 
 __all__ = ["ClusterStats", "SplitRules", "value_classes"]
 
-_DIGIT = re.compile(r"\d")
+_KEY = re.compile(r"[A-Za-z_][\w.\-]*")
+# a name with inner dots, slashes or an @ (com.example.app, pkg/.Activity, obj@1f):
+# an identifier, i.e. a value, never the constant text that tells two events apart
+# literals that are always values of a setting, whatever the event
+_LITERALS = frozenset({"true", "false", "null", "nil", "undefined"})
+_STRIP = "()[]{}<>,;:.'\"=|"
+_IDENTIFIER = re.compile(r"\w[.@/]+\w|^\w+@")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +54,7 @@ class SplitRules:
 def _generalisations(token: str) -> set[str]:
     out = {token} if WILDCARD in token else set()
     key, sep, _ = token.partition("=")
-    if sep and key:
+    if sep and _KEY.fullmatch(key):
         out.add(f"{key}={WILDCARD}")
     return out
 
@@ -78,8 +85,12 @@ def value_classes(values: set[str]) -> dict[str, str]:
 
 
 def _is_word(token: str) -> bool:
-    """A token that may be constant text: no digit outside wildcards, not a bare wildcard."""
-    return token != WILDCARD and not _DIGIT.search(token.replace(WILDCARD, ""))
+    """A token that may be constant text: not a bare wildcard, not value-shaped
+    (:func:`~twinrca.ingest.masking.is_variable_token`), not an identifier."""
+    if token == WILDCARD or is_variable_token(token):
+        return False
+    core = token.replace(WILDCARD, "")
+    return not _IDENTIFIER.search(core) and core.strip(_STRIP).lower() not in _LITERALS
 
 
 @dataclass(slots=True)
@@ -108,7 +119,9 @@ class ClusterStats:
             if seen is None or token in seen:
                 continue
             changed = True
-            if len(seen) >= rules.max_values or not _is_word(token):
+            # the value of "key= value" / "key = value" (not the next "key=value")
+            after_equals = p > 0 and tokens[p - 1].endswith("=") and "=" not in token
+            if len(seen) >= rules.max_values or after_equals or not _is_word(token):
                 self.values[p] = None
                 self.variants = {self._project(v) for v in self.variants}
             else:
@@ -151,20 +164,29 @@ class ClusterStats:
                 found.update((a, b))
         return frozenset(found)
 
-    def render(self, template: tuple[str, ...], tokens: list[str], rules: SplitRules) -> str:
+    def render(self, template: Sequence[str], tokens: Sequence[str], rules: SplitRules) -> str:
         """The final template of one message of this cluster."""
+        return self.render_split(template, tokens, rules)[0]
+
+    def render_split(
+        self, template: Sequence[str], tokens: Sequence[str], rules: SplitRules
+    ) -> tuple[str, list[str]]:
+        """(final template, ``position=word`` of each wildcard restored to a word)."""
         by_class, by_value = self.split_positions(rules)
         out = []
+        split = []
         for p, word in enumerate(template):
-            if word != WILDCARD or p >= len(tokens):
+            if WILDCARD not in word or p >= len(tokens):
                 out.append(word)
-            elif p in by_value:
-                out.append(tokens[p])
+                continue
+            if p in by_value:
+                word = tokens[p]
             elif p in by_class:
-                out.append(by_class[p].get(tokens[p], WILDCARD))
-            else:
-                out.append(WILDCARD)
-        return " ".join(out)
+                word = by_class[p].get(tokens[p], word)
+            if word != template[p]:
+                split.append(f"{p}={word}")
+            out.append(word)
+        return " ".join(out), split
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -1,64 +1,56 @@
-"""Log templates: general masking, drain3, a second pass, stable template ids.
+"""Log templates: general masking, online clustering, a second pass, stable ids.
 
-:class:`LogTemplater` turns the message part of a log line into a template and a
-template id. Three stages, all with one set of defaults for every log system:
+:class:`LogTemplater` turns the message part of a log line into a template and an
+event id. Three stages, one set of defaults for every log system:
 
 1. :func:`twinrca.ingest.masking.mask` replaces values (numbers, addresses, paths,
-   ids, times ...) by ``<*>``;
-2. drain3's Drain tree groups the masked messages;
-3. :class:`twinrca.ingest.logsplit.ClusterStats` restores constant words that Drain
-   turned into ``<*>``, so the final template can be finer than Drain's cluster.
+   sizes, durations, ids, times ...) by ``<*>`` and folds variable-length lists;
+2. :class:`twinrca.ingest.logcluster.ClusterTree` groups the masked messages;
+3. :class:`twinrca.ingest.logsplit.ClusterStats` restores constant words that the
+   clustering turned into ``<*>``, so a cluster can hold finer templates.
 
-The template id is a hash of the final template text (``T`` + 12 hex digits): the
-same template gets the same id in every run and in every process that shares the
-state, and two Drain clusters that end with the same text share an id. While a
-stream is young a template can still generalise (a position becomes ``<*>``), and
-its id changes with it; :meth:`LogTemplater.parse` avoids this for a batch by
-learning all lines first and naming them afterwards.
+Ids never change meaning. A cluster's id is fixed when it is created and stays while
+its template widens. When the second pass finds that a cluster holds several
+templates, each gets a new id (a hash of the cluster id and the constant words at
+the split positions) whose parent is the cluster id: rows named before the split
+keep an id that still means "this cluster". :meth:`LogTemplater.parent` tells it.
 
-State (Drain tree, per-cluster statistics, the settings they were built with) is
+State (clusters, per-cluster statistics, the settings they were built with) is
 saved through a :class:`~twinrca.ingest.logstate.StateStore` under one key.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import orjson
-from drain3 import TemplateMiner
-from drain3.drain import Drain
-from drain3.memory_buffer_persistence import MemoryBufferPersistence
-from drain3.template_miner_config import TemplateMinerConfig
 
 from twinrca.core.errors import SchemaMismatch
+from twinrca.ingest.logcluster import ClusterTree, template_id
 from twinrca.ingest.logsplit import ClusterStats, SplitRules
 from twinrca.ingest.logstate import StatePersistence, StateStore
-from twinrca.ingest.masking import WILDCARD, mask
+from twinrca.ingest.masking import mask_split
 
 __all__ = ["LogTemplater", "TemplateMatch", "TemplaterConfig", "template_id"]
 
 logger = logging.getLogger(__name__)
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 
 
 @dataclass(frozen=True, slots=True)
 class TemplaterConfig:
     """Settings of the templater; the defaults serve every log system.
 
-    ``sim_th`` and ``depth`` are Drain's similarity threshold and tree depth;
+    ``sim_th`` is the share of agreeing positions for a message to join a cluster;
     ``split`` holds the limits of the second pass; ``save_every`` is how many
     learning changes may pass before the state is saved (0 = only on ``save()``).
     """
 
-    sim_th: float = 0.6
-    depth: int = 4
-    max_children: int = 100
+    sim_th: float = 0.5
     split: SplitRules = field(default_factory=SplitRules)
     save_every: int = 200
 
@@ -71,45 +63,17 @@ class TemplaterConfig:
 
 @dataclass(frozen=True, slots=True)
 class TemplateMatch:
-    """The template of one log message."""
+    """The template of one log message; ``parent_id`` is the id of the cluster
+    this template was split from (None when the template is the whole cluster)."""
 
     template_id: str
     template: str
     cluster_id: int
-
-
-def template_id(template: str) -> str:
-    """Stable id of a template text: ``T`` + 12 hex digits of its BLAKE2b hash."""
-    return "T" + hashlib.blake2b(template.encode(), digest_size=6).hexdigest()
-
-
-class MaskedDrain(Drain):
-    """Drain whose similarity counts a wildcard against a wildcard as a match.
-
-    Plain Drain counts every wildcard of the template as a mismatch, so a message
-    with many masked values can fall below the threshold of its own template. Here
-    a masked value in the message that meets a wildcard of the template counts as
-    agreeing; a word meeting a wildcard still does not.
-    """
-
-    def get_seq_distance(
-        self, seq1: Sequence[str], seq2: Sequence[str], include_params: bool
-    ) -> tuple[float, int]:
-        if len(seq1) == 0:
-            return 1.0, 0
-        similar = params = 0
-        for template_token, token in zip(seq1, seq2, strict=True):
-            if template_token == self.param_str:
-                params += 1
-                if include_params or token == self.param_str:
-                    similar += 1
-            elif template_token == token:
-                similar += 1
-        return similar / len(seq1), params
+    parent_id: str | None = None
 
 
 class LogTemplater:
-    """drain3 with general masking, a second pass and persisted state.
+    """Masking, online clustering, a second pass and persisted state.
 
     ``store`` (optional) holds the state under ``key``; an existing state is loaded
     at construction and must have been built with the same settings.
@@ -123,39 +87,18 @@ class LogTemplater:
         key: str = "logtemplates",
     ) -> None:
         self.config = config or TemplaterConfig()
-        self._miner = TemplateMiner(config=self._drain_config(self.config))
-        self._miner.drain = self._masked_drain(self._miner.drain)
+        self._tree = ClusterTree(self.config.sim_th)
         self._stats: dict[int, ClusterStats] = {}
+        self._parents: dict[str, str] = {}
+        self._masked: dict[str, tuple[str, ...]] = {}
         self._persistence = StatePersistence(store, key) if store is not None else None
         self._unsaved = 0
         if self._persistence is not None:
             self._load(self._persistence)
 
-    @staticmethod
-    def _drain_config(config: TemplaterConfig) -> TemplateMinerConfig:
-        drain = TemplateMinerConfig()
-        drain.drain_sim_th = config.sim_th
-        drain.drain_depth = config.depth
-        drain.drain_max_children = config.max_children
-        drain.parametrize_numeric_tokens = True
-        drain.snapshot_compress_state = True
-        return drain
-
-    @staticmethod
-    def _masked_drain(drain: Drain) -> MaskedDrain:
-        return MaskedDrain(
-            depth=drain.log_cluster_depth,
-            sim_th=drain.sim_th,
-            max_children=drain.max_children,
-            max_clusters=drain.max_clusters,
-            extra_delimiters=drain.extra_delimiters,
-            param_str=drain.param_str,
-            parametrize_numeric_tokens=drain.parametrize_numeric_tokens,
-        )
-
     @property
     def cluster_count(self) -> int:
-        return len(self._miner.drain.id_to_cluster)
+        return len(self._tree.clusters)
 
     def add(self, content: str) -> TemplateMatch:
         """Learn from one message and return its template (online use)."""
@@ -165,11 +108,11 @@ class LogTemplater:
 
     def match(self, content: str) -> TemplateMatch | None:
         """The template of a message without learning; None when no cluster fits."""
-        tokens = mask(content).split()
-        cluster = self._miner.drain.match(" ".join(tokens), full_search_strategy="fallback")
-        if cluster is None:
+        tokens = self._tokens(content)
+        cluster_id = self._tree.match(tokens)
+        if cluster_id is None:
             return None
-        return self._render(cluster.cluster_id, tokens)
+        return self._render(cluster_id, tokens)
 
     def parse(
         self, contents: Sequence[str], progress: Callable[[int], None] | None = None
@@ -190,33 +133,45 @@ class LogTemplater:
         return [self._render(cluster_id, tokens) for tokens, cluster_id in learned]
 
     def templates(self) -> dict[str, str]:
-        """Id -> text of the current Drain templates (before the second pass)."""
-        out = {}
-        for cluster in self._miner.drain.clusters:
-            text = cluster.get_template()
-            out[template_id(text)] = text
-        return out
+        """Cluster id -> current cluster template (before the second pass)."""
+        return {c.event_id: " ".join(c.tokens) for c in self._tree.clusters}
 
-    def _learn(self, content: str) -> tuple[list[str], int]:
-        tokens = mask(content).split()
-        cluster, change = self._miner.drain.add_log_message(" ".join(tokens))
-        stats = self._stats.get(cluster.cluster_id)
-        if stats is None:
-            stats = self._stats[cluster.cluster_id] = ClusterStats.new(len(tokens))
-        changed = stats.observe(tokens, self.config.split)
-        if changed or change != "none":
-            self._unsaved += 1
-        return tokens, cluster.cluster_id
+    def parent(self, event_id: str) -> str | None:
+        """The cluster id a split template came from (None for a cluster id)."""
+        return self._parents.get(event_id)
 
-    def _render(self, cluster_id: int, tokens: list[str]) -> TemplateMatch:
-        cluster = self._miner.drain.id_to_cluster[cluster_id]
+    def _tokens(self, content: str) -> tuple[str, ...]:
+        tokens = self._masked.get(content)
+        if tokens is None:
+            tokens = tuple(mask_split(content))
+            if len(self._masked) < 100_000:
+                self._masked[content] = tokens
+        return tokens
+
+    def _learn(self, content: str) -> tuple[tuple[str, ...], int]:
+        tokens = self._tokens(content)
+        cluster_id, change = self._tree.add(tokens)
+        if not change:
+            return tokens, cluster_id
         stats = self._stats.get(cluster_id)
-        template = cluster.log_template_tokens
         if stats is None:
-            text = " ".join(template)
-        else:
-            text = stats.render(template, tokens, self.config.split)
-        return TemplateMatch(template_id(text or WILDCARD), text, cluster_id)
+            stats = self._stats[cluster_id] = ClusterStats.new(len(tokens))
+        stats.observe(list(tokens), self.config.split)
+        self._unsaved += 1
+        return tokens, cluster_id
+
+    def _render(self, cluster_id: int, tokens: tuple[str, ...]) -> TemplateMatch:
+        cluster = self._tree.clusters[cluster_id]
+        stats = self._stats.get(cluster_id)
+        template = cluster.tokens
+        if stats is None:
+            return TemplateMatch(cluster.event_id, " ".join(template), cluster_id)
+        text, split = stats.render_split(template, tokens, self.config.split)
+        if not split:
+            return TemplateMatch(cluster.event_id, text, cluster_id)
+        child = template_id(cluster.event_id + "\x00" + "\x00".join(split))
+        self._parents[child] = cluster.event_id
+        return TemplateMatch(child, text, cluster_id, cluster.event_id)
 
     # -- state ---------------------------------------------------------------------
 
@@ -234,18 +189,12 @@ class LogTemplater:
 
     def dump_state(self) -> bytes:
         """The whole state as bytes (compressed JSON envelope)."""
-        buffer = MemoryBufferPersistence()
-        self._miner.persistence_handler = buffer
-        try:
-            self._miner.save_state("twinrca")
-        finally:
-            self._miner.persistence_handler = None
-        drain_state = buffer.state
         doc = {
             "format": STATE_FORMAT,
             "config": self.config.fingerprint(),
-            "drain": base64.b64encode(drain_state).decode() if drain_state else None,
+            "tree": self._tree.to_json(),
             "stats": {str(k): v.to_json() for k, v in self._stats.items()},
+            "parents": self._parents,
         }
         return zlib.compress(orjson.dumps(doc))
 
@@ -262,14 +211,10 @@ class LogTemplater:
                 "log template state was built with other settings",
                 hint="use the settings it was built with, or another state key",
             )
-        buffer = MemoryBufferPersistence()
-        buffer.state = base64.b64decode(doc["drain"]) if doc["drain"] else None
-        self._miner.persistence_handler = buffer
-        try:
-            self._miner.load_state()
-        finally:
-            self._miner.persistence_handler = None
+        self._tree = ClusterTree.from_json(doc["tree"])
         self._stats = {int(k): ClusterStats.from_json(v) for k, v in doc["stats"].items()}
+        self._parents = dict(doc.get("parents", {}))
+        self._masked.clear()
 
     def _load(self, persistence: StatePersistence) -> None:
         data = persistence.load_state()

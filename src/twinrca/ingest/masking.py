@@ -21,9 +21,11 @@ from dataclasses import dataclass
 __all__ = [
     "WILDCARD",
     "MaskRule",
+    "clear_cache",
     "default_rules",
     "is_variable_token",
     "mask",
+    "mask_split",
     "mask_tokens",
 ]
 
@@ -51,6 +53,8 @@ _IPV6 = (
 _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?"
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
 _CLOCK = r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
+_SCALED = r"(?:[KMGTPE]i?B|[kmgtp]B|[KMGT]iB)"  # a unit whose prefix scales with the value
+_UNIT = r"(?:[mun]?s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|days?|bytes?|[KMGTPE]i?B)"
 _TLD = r"(?:com|net|org|edu|gov|mil|info|biz|local|lan|localdomain|arpa|[a-z]{2})"
 
 _RULES: tuple[tuple[str, str], ...] = (
@@ -72,6 +76,9 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("ipv4_port", rf"(?<![\w.])/?{_IPV4}(?::\d{{1,5}})?(?![\w.]|\.\d)"),
     ("ipv6", rf"(?<![\w:]){_IPV6}(?:%\w+)?(?![\w:])"),
     ("host_port", r"(?<![\w.\-:])[A-Za-z][\w\-]*(?:\.[\w\-]+)+:\d{1,5}\b"),
+    ("clock", r"(?<![\w:.])\d{1,3}:\d{2}(?![\w:]|\.\d)"),
+    ("bound", rf"(?<![\w<>])[<>]=?\s?\d+(?:[.,]\d+)?(?:\s?{_UNIT}(?![\w]))?"),
+    ("size", rf"(?<![\w.])\d+(?:[.,]\d+)?\s?{_SCALED}(?![\w])"),
     ("hostname", rf"(?<![\w.\-@/])(?:[A-Za-z0-9](?:[\w\-]*[A-Za-z0-9])?\.)+{_TLD}(?![\w\-]|\.\w)"),
     ("path", r"(?<![\w<>])(?:\.{0,2}/+[\w.\-+@%~#]+)+/?|(?<![\w])[A-Za-z]:\\[\w\\.\-]+"),
     ("hex", r"\b0[xX][0-9A-Fa-f]+\b"),
@@ -84,10 +91,25 @@ def default_rules() -> tuple[MaskRule, ...]:
     return tuple(MaskRule(name, re.compile(pattern)) for name, pattern in _RULES)
 
 
+def _combined(rules: tuple[MaskRule, ...]) -> re.Pattern[str]:
+    """One alternation of all rules: a single pass, the earlier rule winning where
+    two could start at the same place (the order of :data:`_RULES`)."""
+    return re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in rules))
+
+
 _DEFAULT = default_rules()
+# rules whose match can hold a blank run on the whole line, before it is split
+_SPANNING = ("calendar", "bound", "size")
+_LINE_PASS = _combined(tuple(r for r in _DEFAULT if r.name in _SPANNING))
+_TOKEN_PASS = _combined(tuple(r for r in _DEFAULT if r.name not in _SPANNING))
+_MONTHS = re.compile(r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)")
 _HEXRUN = re.compile(r"^[0-9A-Fa-f]{6,}$")
 _HAS_DIGIT = re.compile(r"\d")
 _ALPHA_RUN = re.compile(r"[A-Za-z]{3,}")
+_WILD_RUN = re.compile(r"<\*>(?:[,;|]?<\*>)+")  # adjacent values: one value
+_SEP = ",;|"
+_NO_VALUE = re.compile(r"[^\d/:@.\\\-]*")  # a token no token rule can match
+_QUOTE_SPAN = 12  # at most this many tokens in one quoted string
 
 
 def is_variable_token(token: str) -> bool:
@@ -110,25 +132,104 @@ def is_variable_token(token: str) -> bool:
     return digits >= 4 and digits * 2 >= len(core) - 2
 
 
-def mask_tokens(text: str) -> str:
-    """Replace value-like whitespace tokens (see :func:`is_variable_token`) by ``<*>``
-    and collapse a run of one repeated token holding a wildcard (a list of values,
-    ``blk_<*> blk_<*> blk_<*>``) into one token."""
+def _mask_token(token: str) -> str:
+    if is_variable_token(token):
+        return WILDCARD + token[-1] if token[-1] in _SEP else WILDCARD
+    return _WILD_RUN.sub(WILDCARD, token) if WILDCARD in token else token
+
+
+_TOKENS: dict[str, str] = {}
+
+
+def _token(token: str) -> str:
+    """One whitespace token through the token rules and the value check (memoised)."""
+    done = _TOKENS.get(token)
+    if done is None:
+        ruled = token if _NO_VALUE.fullmatch(token) else _TOKEN_PASS.sub(WILDCARD, token)
+        done = _mask_token(ruled)
+        if len(_TOKENS) >= 200_000:
+            _TOKENS.clear()
+        _TOKENS[token] = done
+    return done
+
+
+def clear_cache() -> None:
+    """Forget the memoised tokens (for cold-start timing; results do not change)."""
+    _TOKENS.clear()
+
+
+def _unit(token: str) -> str:
+    """A token without its list separator (``<*>,`` and ``<*>`` are one list item)."""
+    return token[:-1] if len(token) > 1 and token[-1] in _SEP else token
+
+
+def _fold(words: list[str]) -> list[str]:
+    """Collapse a variable-length list into its first item.
+
+    A list is a run of tokens that are the same once values are masked and a trailing
+    list separator (``,`` ``;`` ``|``) is ignored, and that hold a value:
+    ``blk_<*> blk_<*> blk_<*>`` and ``<*>, <*>, <*>`` (a host:port chain) both
+    become one item, so one event type does not split by the length of its list.
+    """
     out: list[str] = []
-    for token in text.split():
-        word = WILDCARD if is_variable_token(token) else token
-        if out and word == out[-1] and WILDCARD in word:
+    last = ""
+    for word in words:
+        unit = _unit(word)
+        if out and unit == last and WILDCARD in unit:
+            out[-1] = unit if word == unit else out[-1]
             continue
         out.append(word)
-    return " ".join(out)
+        last = unit
+    return out
+
+
+def _join_quoted(words: list[str]) -> list[str]:
+    """A double-quoted string of a few tokens becomes one token."""
+    out: list[str] = []
+    k = 0
+    while k < len(words):
+        word = words[k]
+        if word.count('"') % 2:  # opens a quoted string that a later token closes
+            for end in range(k + 1, min(k + _QUOTE_SPAN, len(words))):
+                if words[end].count('"') % 2:
+                    word, k = " ".join(words[k : end + 1]), end
+                    break
+        out.append(word)
+        k += 1
+    return out
+
+
+def mask_tokens(text: str) -> str:
+    """Replace value-like whitespace tokens (see :func:`is_variable_token`) by ``<*>``
+    and collapse a variable-length list into its first item (see :func:`mask_split`)."""
+    return " ".join(_fold([_mask_token(t) for t in text.split()]))
+
+
+def mask_split(text: str) -> list[str]:
+    """The tokens of one masked message (what :func:`mask` joins with blanks).
+
+    Rules that may span blanks (dates with a month name, ``<1 sec``, ``1.23 KB``) run
+    on the line, the others on each whitespace token (memoised, so a token seen
+    before costs a look-up); then value-like tokens become ``<*>``, a double-quoted
+    string of a few tokens becomes one token, and variable-length lists fold.
+    """
+    if "B" in text or "<" in text or ">" in text or _MONTHS.search(text):
+        text = _LINE_PASS.sub(WILDCARD, text)
+    words = [_token(t) for t in text.split()]
+    if '"' in text:
+        words = _join_quoted(words)
+    return _fold(words)
 
 
 def mask(text: str, rules: tuple[MaskRule, ...] = _DEFAULT, *, tokens: bool = True) -> str:
     """Mask the variable parts of one log message with ``<*>``.
 
-    Applies ``rules`` in order, then (when ``tokens``) :func:`mask_tokens`. The
-    result has single spaces between tokens.
+    With the built-in rules this is :func:`mask_split` joined by blanks. Other
+    ``rules`` are applied in order on the line, then (when ``tokens``)
+    :func:`mask_tokens`. The result has single spaces between tokens.
     """
+    if rules is _DEFAULT and tokens:
+        return " ".join(mask_split(text))
     for rule in rules:
         text = rule.pattern.sub(WILDCARD, text)
     return mask_tokens(text) if tokens else " ".join(text.split())

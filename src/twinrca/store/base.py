@@ -27,6 +27,7 @@ from typing import Any, TypeAlias
 
 import pandas as pd
 
+from twinrca.core.columns import ALARM_COLUMNS, KPI_COLUMNS, LOG_COLUMNS
 from twinrca.core.topology import Topology
 
 __all__ = [
@@ -48,20 +49,6 @@ __all__ = [
 
 BACKENDS = ("timescaledb", "postgres", "embedded")
 
-KPI_COLUMNS = ("managed_object", "measurement", "value", "period_end", "granularity_s", "suspect")
-ALARM_COLUMNS = (
-    "alarm_id",
-    "notification_id",
-    "managed_object",
-    "event_time",
-    "alarm_type",
-    "probable_cause",
-    "specific_problem",
-    "perceived_severity",
-    "state",
-    "additional_text",
-)
-LOG_COLUMNS = ("time", "source", "severity", "message", "template_id")
 KPI_HOURLY_COLUMNS = ("bucket", "managed_object", "measurement", "n", "mean", "min", "max")
 METRIC_COLUMNS = ("time", "name", "value", "labels")
 

@@ -1,6 +1,7 @@
 """The network twin: topology, demand, Numba KPI kernel (NumPy reference), failure
 injection and remediation replay, labelled scenario generation and calibration."""
 
+from twinrca.twin_replay._local import neighbourhood
 from twinrca.twin_replay.calibrate import CalibrationReport, calibrate_from_frame
 from twinrca.twin_replay.demand import Demand, SurgeEvent, demand_from_telemetry, generate_demand
 from twinrca.twin_replay.effects import FaultInstance, Intervention, spread_of
@@ -36,6 +37,7 @@ __all__ = [
     "generate_scenario",
     "generate_topology",
     "load_inventory",
+    "neighbourhood",
     "plant_faults",
     "rerank",
     "save_inventory_csv",

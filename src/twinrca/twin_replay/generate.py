@@ -35,7 +35,7 @@ from twinrca.twin_replay.effects import Intervention, spread_of
 from twinrca.twin_replay.network import generate_topology
 from twinrca.twin_replay.simulate import SimResult, simulate
 
-__all__ = ["ScenarioSummary", "generate_scenario", "kpi_rows", "plant_faults"]
+__all__ = ["ScenarioSummary", "fault_labels", "generate_scenario", "kpi_rows", "plant_faults"]
 
 log = logging.getLogger(__name__)
 _APPLIES = {
@@ -112,9 +112,10 @@ def plant_faults(
     return out
 
 
-def _labels(
+def fault_labels(
     result: SimResult, topology: Topology, catalogue: Catalogue, faults: list[Intervention]
 ) -> pd.DataFrame:
+    """One row per planted fault of ``result`` (the ``labels`` of a generated scenario)."""
     rows = []
     for k, iv in enumerate(faults):
         inst = [f for f in result.faults if f.source == k and f.scenario == 0]
@@ -314,7 +315,7 @@ def generate_scenario(
     n_log = _write_lines(streams / "logs.jsonl", [wire.log_message(e) for e in logs])
     _tables(out / "tables", result, topology)
     topology.to_json(out / "topology.json")
-    labels = _labels(result, topology, catalogue, planted)
+    labels = fault_labels(result, topology, catalogue, planted)
     labels.to_parquet(out / "labels.parquet", index=False)
     labels.to_csv(out / "labels.csv", index=False)
     return ScenarioSummary(

@@ -9,16 +9,11 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
+from twinrca.api.app import ApiContext, create_app
+from twinrca.core.incident import AlarmRef, CandidateDoc, IncidentDoc, RemediationDoc
 from twinrca.core.records import IncidentState
-from twinrca.service.api import ApiContext, create_app
-from twinrca.service.auth import create_api_key
-from twinrca.service.incidents import (
-    AlarmRef,
-    CandidateDoc,
-    IncidentDoc,
-    RemediationDoc,
-    save_incident,
-)
+from twinrca.runtime.auth import create_api_key
+from twinrca.runtime.incident_store import save_incident
 from twinrca.store import open_store
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from tests.unit.causal._attribution_synth import CHAIN, EDGES, ENTITIES, planted
 from typer.testing import CliRunner
 
 from twinrca.causal.attribution import AttributionConfig, rank_root_causes
-from twinrca.service.cli.rca import app
+from twinrca.cli.rca import app
 
 ENTITY_EDGES = [(a, b) for a, b in itertools.pairwise(ENTITIES)]
 

@@ -9,7 +9,7 @@ import pandas as pd
 from tests.unit.causal._alarm_synth import ring_topology, simulate, truth_matrix
 from typer.testing import CliRunner
 
-from twinrca.service.cli import app
+from twinrca.cli import app
 
 
 def test_discover_round_trip(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import logging
 
-from twinrca.service.logs import JsonFormatter
+from twinrca.runtime.logs import JsonFormatter
 
 
 def test_json_formatter_keeps_extra_fields() -> None:

@@ -14,7 +14,7 @@ from twinrca.core.topology import Element, ElementKind, Topology
 from twinrca.dashboards import data
 from twinrca.dashboards.config import DashboardConfig
 from twinrca.dashboards.launch import config_for
-from twinrca.service import jobs
+from twinrca.runtime import jobs
 from twinrca.store import open_store
 
 

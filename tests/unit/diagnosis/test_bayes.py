@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from twinrca.causal.diagnosis import BayesianDiagnoser, IncidentEvidence
-from twinrca.causal.incidents import AlarmGroup, candidate_elements
 from twinrca.core import Element, ElementKind, Topology
+from twinrca.detect.grouping import AlarmGroup, candidate_elements
 from twinrca.fmea.catalogue import load_catalogue
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from twinrca.cli.graphs import graph_history, load_graph, save_graph
 from twinrca.core import NotFound
-from twinrca.service.graphs import graph_history, load_graph, save_graph
 from twinrca.store import open_store
 
 

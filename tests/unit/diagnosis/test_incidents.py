@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from twinrca.causal.anomaly import detect_kpi_anomalies
-from twinrca.causal.incidents import candidate_elements, group_alarms
 from twinrca.core import Element, ElementKind, Topology
+from twinrca.detect.baseline import detect_kpi_anomalies
+from twinrca.detect.grouping import candidate_elements, group_alarms
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from twinrca.fmea.catalogue import load_catalogue
-from twinrca.service.diagnose import new_diagnoser
-from twinrca.service.training import labelled_run, training_cases
+from twinrca.training.diagnoser import labelled_run, new_diagnoser, training_cases
 from twinrca.twin_replay.network import generate_topology
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from twinrca.service.cli.fmea import app
+from twinrca.cli.fmea import app
 
 runner = CliRunner()
 

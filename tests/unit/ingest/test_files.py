@@ -28,7 +28,6 @@ from twinrca.ingest.logtag import STATE_KEY
 from twinrca.store.base import open_store
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
-CLI = "import sys; from twinrca.service.cli import main; sys.argv[0] = 'twinrca'; main()"
 
 
 def _pm_lines(n: int) -> list[bytes]:
@@ -138,7 +137,7 @@ def recording(tmp_path: Path) -> tuple[Path, dict[str, int]]:
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", CLI, *args],
+        [sys.executable, "-m", "twinrca", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from twinrca.cli import app
 from twinrca.core.errors import ValidationError
-from twinrca.service.cli import app
 
 FORMAT = "<Date> <Time> <Pid> <Level> <Component>: <Content>"
 

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from twinrca.cli.predict import app
 from twinrca.core.errors import SchemaMismatch
 from twinrca.predict.synthetic import incident_tables
 from twinrca.predict.tables import TableFeaturizer, numeric_part
-from twinrca.service.cli.predict import app
 
 
 def test_numeric_part_parses_trailing_numbers() -> None:

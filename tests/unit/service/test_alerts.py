@@ -8,15 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from twinrca.alerts.subscriptions import ALERTING_STATES, alert_key, alerts_for
+from twinrca.core.incident import AlarmRef, CandidateDoc, IncidentDoc, transition
 from twinrca.core.records import IncidentState
-from twinrca.service.alerts import ALERTING_STATES, alert_key, alerts_for
-from twinrca.service.incidents import (
-    AlarmRef,
-    CandidateDoc,
-    IncidentDoc,
-    save_incident,
-    transition,
-)
+from twinrca.runtime.incident_store import save_incident
 from twinrca.store import Store, open_store
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)

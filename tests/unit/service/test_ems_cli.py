@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from twinrca.cli.ems import _region_of, find_topology
 from twinrca.core.errors import ConfigError
-from twinrca.service.cli.ems import _region_of, find_topology
 
 TOPOLOGY = {
     "elements": [

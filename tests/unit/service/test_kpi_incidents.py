@@ -11,14 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twinrca.causal.anomaly import SeasonalBaseline
+from twinrca.alerts.subscriptions import alerts_for
+from twinrca.core.incident import IncidentDoc
 from twinrca.core.records import IncidentState, RootCauseCandidate
 from twinrca.core.topology import ElementKind, Topology
+from twinrca.detect.baseline import SeasonalBaseline
+from twinrca.detect.detector import KPI_QUIET_PERIODS, detect_incidents
 from twinrca.fmea.catalogue import load_catalogue
-from twinrca.service.alerts import alerts_for
-from twinrca.service.diagnose import KPI_QUIET_PERIODS, detect_incidents
-from twinrca.service.incidents import IncidentDoc, save_incident
-from twinrca.service.pipeline import Pipeline, PipelineConfig, incident_key
+from twinrca.runtime.flow import Pipeline, PipelineConfig, incident_key
+from twinrca.runtime.incident_store import save_incident
 from twinrca.store import Store, open_store
 from twinrca.store.base import ALARM_COLUMNS
 from twinrca.twin_replay.network import generate_topology
@@ -246,7 +247,7 @@ def test_the_service_detector_opens_a_kpi_incident_on_a_store_with_no_alarm(
     topo, sick, store
 ) -> None:
     """The sliding detector of `twinrca serve` runs on new KPIs alone (no alarm at all)."""
-    from twinrca.service.detector import SlidingDetector, WindowConfig
+    from twinrca.runtime.detect_loop import SlidingDetector, WindowConfig
     from twinrca.store.base import WriteBatch
 
     store.save_topology(topo)

@@ -8,9 +8,8 @@ import pytest
 
 from twinrca.core import ConfigError, RootCauseCandidate
 from twinrca.fmea.catalogue import load_catalogue
-from twinrca.service.diagnose import new_diagnoser
-from twinrca.service.plugins import DIAGNOSERS, Diagnoser, load_plugins
-from twinrca.service.training import labelled_run, training_cases
+from twinrca.runtime.plugins import DIAGNOSERS, Diagnoser, load_plugins
+from twinrca.training.diagnoser import labelled_run, new_diagnoser, training_cases
 from twinrca.twin_replay.network import generate_topology
 
 
@@ -78,7 +77,7 @@ def test_diagnoser_contract(world, which) -> None:
 
 
 def test_plugin_candidates_reach_verification_ranking() -> None:
-    from twinrca.service.pipeline import merge_sources
+    from twinrca.runtime.flow import merge_sources
 
     builtin = [RootCauseCandidate("site:1", "FM-A", 0.9), RootCauseCandidate("site:2", "FM-B", 0.1)]
     plugin = [RootCauseCandidate("cell:9", "FM-C", 1.0, {"source": "mine"})]

@@ -12,16 +12,15 @@ import pytest
 from twinrca.core.topology import ElementKind
 from twinrca.fmea.catalogue import load_catalogue
 from twinrca.ingest.files import ingest_files
-from twinrca.service.predictions import (
-    Forecaster,
+from twinrca.runtime.forecasting import Forecaster, predictions_came_true
+from twinrca.store import open_store
+from twinrca.training.predictor import (
     PredictorConfig,
     feature_alarms,
-    predictions_came_true,
     predictor_or_load,
     wide_kpis,
 )
-from twinrca.service.twin_data import alarm_frame
-from twinrca.store import open_store
+from twinrca.training.twin_data import alarm_frame
 from twinrca.twin_replay.demand import generate_demand
 from twinrca.twin_replay.generate import generate_scenario, kpi_rows, plant_faults
 from twinrca.twin_replay.network import generate_topology
@@ -141,7 +140,7 @@ def test_cached_predictor_is_reused(tmp_path: Path, topology, predictor) -> None
     path = tmp_path / "p.pkl"
     import pickle
 
-    from twinrca.service import predictions as mod
+    from twinrca.training import predictor as mod
 
     # a cache written for this set-up is read back as it was (no retraining)
     cfg = PredictorConfig(days=4.0)
@@ -206,7 +205,7 @@ class BatteryWatch:
 def test_predictor_plugin_predictions_are_stored_with_their_source(
     tmp_path: Path, topology, predictor
 ) -> None:
-    from twinrca.service.plugins import PREDICTORS, load_plugins
+    from twinrca.runtime.plugins import PREDICTORS, load_plugins
 
     store = open_store("embedded", path=tmp_path / "s.duckdb", tenant="t")
     store.migrate()
@@ -261,7 +260,7 @@ def test_regions_resume_separately_and_nothing_is_skipped_while_none_is_owned(
     from dataclasses import replace
 
     from twinrca.core.topology import Topology
-    from twinrca.service.predictions import progress_key
+    from twinrca.runtime.forecasting import progress_key
     from twinrca.store.base import WriteBatch
 
     _, source = ingested

@@ -9,7 +9,7 @@ import pandas as pd
 from kafka.partitioner.default import murmur2
 
 from twinrca.ingest.keyed import element_of, partition_for, regions_of_partitions
-from twinrca.service.detector import SlidingDetector, WindowConfig
+from twinrca.runtime.detect_loop import SlidingDetector, WindowConfig
 from twinrca.store import open_store
 from twinrca.store.base import WriteBatch
 

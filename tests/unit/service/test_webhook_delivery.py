@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from tests.receiver import Receiver
 
-from twinrca.service.webhooks.delivery import Deliverer, backoff_s, classify, outbox_payload
+from twinrca.alerts.delivery import Deliverer, backoff_s, classify, outbox_payload
 from twinrca.store.base import OutboxMessage
 
 

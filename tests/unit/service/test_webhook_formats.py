@@ -4,8 +4,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from twinrca.core import Incident, IncidentState, PerceivedSeverity, Remediation, RootCauseCandidate
-from twinrca.service.webhooks.formats import (
+from twinrca.alerts.formats import (
     ZERO_TIME,
     alertmanager_v4,
     generic_json,
@@ -17,6 +16,7 @@ from twinrca.service.webhooks.formats import (
     threegpp_notification,
     verify_generic,
 )
+from twinrca.core import Incident, IncidentState, PerceivedSeverity, Remediation, RootCauseCandidate
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ import streamlit as st
 
 from twinrca.core.errors import TwinRCAError
 from twinrca.dashboards import ui
-from twinrca.service import jobs
+from twinrca.runtime import jobs
 
 __all__ = ["page", "render"]
 

@@ -1,0 +1,3 @@
+"""Alerts to NOC tools: formats, subscriptions, outbox delivery."""
+
+__all__: list[str] = []

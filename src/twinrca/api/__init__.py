@@ -1,0 +1,3 @@
+"""The HTTP API (FastAPI)."""
+
+__all__: list[str] = []

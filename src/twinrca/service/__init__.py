@@ -1,1 +1,0 @@
-"""TwinRCA service package."""

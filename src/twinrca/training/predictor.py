@@ -1,0 +1,286 @@
+"""The service's fault-risk model: LightGBM trained on labelled twin runs of the
+tenant's own topology (scored by :class:`twinrca.runtime.forecasting.Forecaster`).
+
+- :func:`train_predictor` / :func:`predictor_or_load`: twin runs with planted faults on
+  the topology, turned into exactly what the store holds after ingest (the PM rows of
+  :func:`~twinrca.twin_replay.generate.kpi_rows`, the alarm rows of
+  :func:`~twinrca.training.twin_data.alarm_frame`), features and labels ("service loss
+  (a cell's availability < 50 %) starts on the element or on a cell it feeds within the
+  horizon"), a model fitted on one seed and scored on an unseen one (the card's metrics);
+  cached per topology like the diagnoser.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from twinrca.core.topology import ElementKind, Topology
+from twinrca.fmea.catalogue import Catalogue
+from twinrca.predict.features import FeatureSpec
+from twinrca.predict.pipeline import Dataset, prepare, train_evaluate
+from twinrca.predict.risk import RISK_CONFIG, RiskModel
+from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, feeder_events, service_loss_events
+
+__all__ = [
+    "ROW_KINDS",
+    "PredictorConfig",
+    "TrainedPredictor",
+    "feature_alarms",
+    "predictor_or_load",
+    "train_predictor",
+    "training_topology",
+    "wide_kpis",
+]
+
+log = logging.getLogger(__name__)
+
+ROW_KINDS = (ElementKind.CELL, ElementKind.SITE, ElementKind.TRANSPORT)
+
+
+@dataclass(frozen=True, slots=True)
+class PredictorConfig:
+    """How the service's risk model is trained (twin runs) and its features built."""
+
+    horizon_min: float = 60.0
+    windows: tuple[int, ...] = (2, 4, 8, 16)
+    seasonal_days: int = 1
+    train_seed: int = 201
+    valid_seed: int = 202
+    test_seed: int = 203
+    days: float = 4.0
+    faults: int | None = None  # default: max(60, cells // 4)
+    # warn at the lowest risk reaching this precision on the threshold run (else at its
+    # best F1: sudden faults keep the reachable precision low)
+    precision: float = 0.5
+    # larger topologies train on the sub-network of their first sites (sorted ids) with
+    # about this many cells: the features are local (element, neighbours, parents)
+    max_cells: int = 160
+
+    def spec(self, period_min: int) -> FeatureSpec:
+        return FeatureSpec(
+            period_min=period_min,
+            windows=self.windows,
+            seasonal_days=self.seasonal_days,
+            thresholds=TWIN_FAILURE_LEVELS,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TrainedPredictor:
+    """The model, the feature spec it was trained with, and its test on an unseen seed."""
+
+    model: RiskModel
+    spec: FeatureSpec
+    metrics: dict[str, float | int]
+
+
+# --------------------------------------------------------------------- store frames
+def wide_kpis(rows: pd.DataFrame) -> pd.DataFrame:
+    """Store KPI rows (``managed_object``, ``measurement``, ``value``, ``period_end``) as
+    the feature builder's frame: ``time``, ``element``, one column per KPI."""
+    if rows.empty:
+        return pd.DataFrame(columns=["time", "element"])
+    wide = rows.pivot_table(
+        index=["period_end", "managed_object"],
+        columns="measurement",
+        values="value",
+        aggfunc="last",
+    )
+    wide.columns = [str(c) for c in wide.columns]
+    wide = wide.reset_index().rename(columns={"period_end": "time", "managed_object": "element"})
+    wide["time"] = pd.to_datetime(wide["time"], utc=True)
+    return wide.sort_values(["time", "element"], ignore_index=True)
+
+
+def feature_alarms(rows: pd.DataFrame) -> pd.DataFrame:
+    """Store alarm rows (raise and clear notifications) as one row per alarm: ``time``
+    (raised), ``element``, ``alarm`` (probable cause), ``clear`` (NaT while active)."""
+    cols = ["time", "element", "alarm", "clear"]
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    t = pd.to_datetime(rows["event_time"], utc=True)
+    cleared = rows["state"].astype(str) == "cleared"
+    clears = pd.Series(t[cleared].to_numpy(), index=rows.loc[cleared, "alarm_id"].to_numpy())
+    clears = clears[~clears.index.duplicated(keep="last")]
+    up = rows[~cleared]
+    return pd.DataFrame(
+        {
+            "time": t[~cleared].to_numpy(),
+            "element": up["managed_object"].astype(str).to_numpy(),
+            "alarm": up["probable_cause"].astype(str).to_numpy(),
+            "clear": pd.to_datetime(up["alarm_id"].map(clears), utc=True).to_numpy(),
+        },
+        columns=cols,
+    )
+
+
+def _alarm_types(model: RiskModel) -> tuple[str, ...]:
+    """The alarm types the model's features count (``...alarm__<type>__...``)."""
+    out = set()
+    for name in model.feature_names:
+        if "alarm__" in name:
+            kind = name.split("alarm__", 1)[1].split("__", 1)[0]
+            if kind != "all":
+                out.add(kind)
+    return tuple(sorted(out))
+
+
+# --------------------------------------------------------------------- training
+def _dataset(
+    seed: int, topology: Topology, catalogue: Catalogue, cfg: PredictorConfig
+) -> tuple[Dataset, FeatureSpec]:
+    from twinrca.training.twin_data import AlarmNoise, alarm_frame
+    from twinrca.twin_replay.demand import generate_demand
+    from twinrca.twin_replay.generate import fault_labels, kpi_rows, plant_faults
+    from twinrca.twin_replay.simulate import simulate
+
+    cells = topology.ids(ElementKind.CELL)
+    dem = generate_demand(topology, days=cfg.days, seed=seed)
+    faults = cfg.faults if cfg.faults is not None else max(60, len(cells) // 4)
+    ivs = plant_faults(
+        topology, catalogue, count=faults, steps=dem.steps, step_minutes=dem.step_minutes, seed=seed
+    )
+    res = simulate(topology, dem, ivs, seed=seed, catalogue=catalogue)
+    planted = fault_labels(res, topology, catalogue, ivs)
+    for col in ("start", "end"):
+        planted[col] = pd.to_datetime(planted[col], utc=True)
+    kpis = wide_kpis(kpi_rows(res, topology))
+    alarms = feature_alarms(alarm_frame(res, topology, catalogue, noise=AlarmNoise(), seed=seed))
+    spec = cfg.spec(res.step_minutes)
+    rows = [e.element_id for e in topology if e.kind in ROW_KINDS]
+    events = service_loss_events(kpis, cells, planted, kpi="availability", below=50.0)
+    ds = prepare(
+        kpis,
+        feeder_events(events, topology, rows),
+        spec=spec,
+        horizon_min=cfg.horizon_min,
+        alarms=alarms,
+        topology=topology,
+        elements=rows,
+    )
+    return ds, spec
+
+
+def _warn_threshold(y: np.ndarray, p: np.ndarray, precision: float) -> float:
+    """The lowest risk reaching ``precision`` on these rows, else the F1-best one."""
+    from sklearn.metrics import precision_recall_curve
+
+    from twinrca.predict.evaluate import threshold_for_precision
+
+    t = threshold_for_precision(y, p, precision)
+    if t <= 1.0 or y.sum() == 0:
+        return t
+    prec, rec, thr = precision_recall_curve(y, p)
+    f1 = 2 * prec[:-1] * rec[:-1] / np.maximum(prec[:-1] + rec[:-1], 1e-12)
+    return float(thr[int(np.argmax(f1))])
+
+
+def training_topology(topology: Topology, max_cells: int) -> Topology:
+    """``topology`` itself when small enough, else the neighbourhood (cells, neighbour
+    cells, feeding transport and core) of its first sites holding ~``max_cells`` cells."""
+    from twinrca.twin_replay import neighbourhood
+
+    if len(topology.ids(ElementKind.CELL)) <= max_cells:
+        return topology
+    seeds: list[str] = []
+    cells = 0
+    for site in sorted(topology.ids(ElementKind.SITE)):
+        if cells >= max_cells:
+            break
+        seeds.append(site)
+        cells += sum(
+            1 for c in topology.descendants(site) if c in set(topology.ids(ElementKind.CELL))
+        )
+    return neighbourhood(topology, seeds)
+
+
+def train_predictor(
+    topology: Topology,
+    catalogue: Catalogue,
+    cfg: PredictorConfig = PredictorConfig(),
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> TrainedPredictor:
+    """Three twin runs of the topology, three seeds: fit (time-split early stopping and
+    calibration), pick the warning threshold on the second, measure on the third."""
+    from twinrca.predict.evaluate import quality
+    from twinrca.predict.risk import model_matrix
+
+    say = progress or (lambda _msg: None)
+    topology = training_topology(topology, cfg.max_cells)
+    runs = {}
+    for role, seed in (
+        ("train", cfg.train_seed),
+        ("threshold", cfg.valid_seed),
+        ("test", cfg.test_seed),
+    ):
+        say(f"twin run for {role} (seed {seed})")
+        runs[role] = _dataset(seed, topology, catalogue, cfg)
+    train, spec = runs["train"]
+    valid, test = runs["threshold"][0], runs["test"][0]
+    say(f"fitting LightGBM on {len(train.y)} rows ({int(train.y.sum())} positive)")
+    config = replace(RISK_CONFIG, early_stopping=300, min_data_in_leaf=10)  # as bench.predict
+    ev = train_evaluate(train, test=valid, seed=cfg.train_seed, config=config)
+    model = ev.model
+    model.threshold = _warn_threshold(
+        valid.y, model.predict(model_matrix(valid.frame, model.feature_names)), cfg.precision
+    )
+    q = quality(
+        test.y,
+        model.predict(model_matrix(test.frame, model.feature_names)),
+        test.lead_min,
+        test.fault_id,
+        threshold=model.threshold,
+    )
+    spec = replace(spec, alarm_types=_alarm_types(model))
+    metrics: dict[str, float | int] = {
+        k: (round(float(v), 4) if isinstance(v, float | np.floating) else int(v))
+        for k, v in {
+            **q.to_json("test_"),
+            "threshold": model.threshold,
+            "train_rows": ev.train_rows,
+            "test_rows": len(test.y),
+            "test_positive_rows": int(test.y.sum()),
+            "horizon_min": cfg.horizon_min,
+        }.items()
+    }
+    log.info("fault-risk model trained: %s", metrics)
+    return TrainedPredictor(model, spec, metrics)
+
+
+def predictor_or_load(
+    path: Path,
+    topology: Topology,
+    catalogue: Catalogue,
+    cfg: PredictorConfig = PredictorConfig(),
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> TrainedPredictor:
+    """A cached predictor for this topology, catalogue and set-up, else a new one."""
+    h = hashlib.sha256()
+    h.update(repr(sorted(topology.feeds)).encode())
+    h.update(repr(sorted(e.element_id for e in topology)).encode())
+    h.update(repr(sorted(m.id for m in catalogue.modes)).encode())
+    h.update(repr(cfg).encode())
+    key = h.hexdigest()
+    if path.is_file():
+        try:
+            with path.open("rb") as fh:
+                stored_key, blob, spec, metrics = pickle.load(fh)  # noqa: S301 - our cache
+            if stored_key == key:
+                return TrainedPredictor(RiskModel.from_bytes(blob), spec, metrics)
+        except (OSError, pickle.UnpicklingError, ValueError, EOFError, TypeError):
+            log.warning("ignoring unreadable predictor cache %s", path)
+    trained = train_predictor(topology, catalogue, cfg, progress=progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        pickle.dump((key, trained.model.to_bytes(), trained.spec, trained.metrics), fh)
+    return trained
