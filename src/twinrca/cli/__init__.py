@@ -44,6 +44,7 @@ _GROUPS: dict[str, tuple[str, str]] = {
     "fmea": ("twinrca.cli.fmea", "FMEA tables: RPN, Action Priority, criticality."),
     "predict": ("twinrca.cli.predict", "Fault prediction with LightGBM."),
     "store": ("twinrca.cli.store", "Store schema and migrations."),
+    "kpis": ("twinrca.cli.kpis", "Counters and the KPIs mapped from them."),
 }
 
 for _name, (_module, _help) in _GROUPS.items():
@@ -51,7 +52,7 @@ for _name, (_module, _help) in _GROUPS.items():
         app.add_typer(importlib.import_module(_module).app, name=_name, help=_help)
 
 # top-level commands (demo, serve, dashboard) live in their own modules too
-for _module in ("twinrca.cli.demo", "twinrca.cli.serve"):
+for _module in ("twinrca.cli.demo", "twinrca.cli.serve", "twinrca.cli.analyse"):
     if importlib.util.find_spec(_module) is not None:
         importlib.import_module(_module).register(app)
 
