@@ -130,13 +130,16 @@ class KpiMapping:
         if not len(raw):
             return out, stats
         frame = raw.to_frame_ns()
-        frame["std"] = [self.standard_name(c) for c in frame["measurement"]]
+        names = {n: self.standard_name(n) for n in set(raw.measurement)}
         inputs = self.inputs
-        mapped = {n: self.is_mapped(n, inputs) for n in frame["std"].unique()}
-        is_mapped = frame["std"].map(mapped).to_numpy(bool)
+        mapped = {n: self.is_mapped(std, inputs) for n, std in names.items()}
+        frame["std"] = [names[n] for n in raw.measurement]
+        is_mapped = np.fromiter((mapped[n] for n in raw.measurement), bool, len(raw))
         stats.mapped = int(is_mapped.sum())
-        stats.unmapped = int((~is_mapped).sum())
-        stats.unmapped_names = Counter(frame.loc[~is_mapped, "measurement"])
+        stats.unmapped = len(raw) - stats.mapped
+        stats.unmapped_names = Counter(
+            n for n, ok in zip(raw.measurement, is_mapped.tolist(), strict=True) if not ok
+        )
         wide = self._wide(frame)
         for name, series in self._evaluate(wide).items():
             _append(out, wide, name, series)
