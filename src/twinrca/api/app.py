@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from twinrca.api.deps import ApiContext
-from twinrca.api.routers import incidents, network, ops, predictions, scenarios, webhooks
+from twinrca.api.routers import incidents, network, ops, predictions, scenarios, ves, webhooks
 from twinrca.core.errors import NotFound, TwinRCAError, ValidationError
 
 __all__ = ["ApiContext", "create_app"]
@@ -52,6 +52,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         network.topology_router,
         scenarios.router,
         webhooks.router,
+        ves.router,
     ):
         app.include_router(router)
     return app
