@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo dashboard test test-unit lint fmt bench services-up services-down services-status clean
+.PHONY: help venv demo dashboard test test-fast test-unit lint-imports lint fmt bench services-up services-down services-status clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -25,14 +25,20 @@ demo: $(STAMP) ## run the whole pipeline on a generated scenario, no servers nee
 dashboard: $(STAMP) ## start the Streamlit RCA dashboard on the demo data
 	$(VENV)/bin/twinrca dashboard
 
-test: $(STAMP) ## start Kafka, TimescaleDB and PostgreSQL (empty), run every test, stop the services
+test: $(STAMP) lint-imports ## import rules; start Kafka, TimescaleDB and PostgreSQL (empty), run every test, stop the services
 	@bash -c 'trap "./deploy/services.sh down" EXIT; \
 	  ./deploy/services.sh wipe && ./deploy/services.sh up && ./deploy/browser.sh install && \
 	  eval "$$(./deploy/services.sh env | sed "s/^/export /")" && \
 	  TWINRCA_REQUIRE_SERVICES=1 $(PY) -m pytest $(PYTEST_ARGS)'
 
+test-fast: $(STAMP) lint-imports ## import rules, then every test that needs no server or browser (< 3 min)
+	$(PY) -m pytest -m "not integration and not browser" -q $(PYTEST_ARGS)
+
 test-unit: $(STAMP) ## unit tests only (no servers)
 	$(PY) -m pytest -m "not integration and not browser" $(PYTEST_ARGS)
+
+lint-imports: $(STAMP) ## the package import rules of pyproject.toml (import-linter)
+	$(VENV)/bin/lint-imports
 
 lint: $(STAMP) ## ruff and mypy
 	$(VENV)/bin/ruff check src tests bench

@@ -331,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TWINRCA_")},
         "TWINRCA_TENANT": name, "TWINRCA_DATA_DIR": str(REPO / "var" / "bench-e2e"),
+        "TWINRCA_WEBHOOKS__ALLOW": "127.0.0.1",  # the benchmark's receiver is on loopback
         "TWINRCA_STORE__BACKEND": "timescaledb", "TWINRCA_STORE__URL": url,
         "TWINRCA_KAFKA__BOOTSTRAP": bootstrap, "TWINRCA_KAFKA__GROUP_ID": name,
         "TWINRCA_KAFKA__TOPIC_PREFIX": f"{name}.", "TWINRCA_LOG_LEVEL": "INFO",

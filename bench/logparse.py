@@ -159,7 +159,7 @@ def _grid(
 
 
 def _loso(scores: dict[tuple[float, int], dict[str, float]], systems: list[str]) -> dict[str, Any]:
-    folds = {}
+    folds: dict[str, dict[str, Any]] = {}
     for held in systems:
         rest = [s for s in systems if s != held]
 
@@ -168,7 +168,7 @@ def _loso(scores: dict[tuple[float, int], dict[str, float]], systems: list[str])
 
         chosen = max(GRID, key=train)  # ties go to the default
         folds[held] = {"setting": list(chosen), "ga": round(scores[chosen][held], 4)}
-    values = [f["ga"] for f in folds.values()]
+    values = [float(f["ga"]) for f in folds.values()]
     return {"folds": folds, "mean": round(statistics.fmean(values), 4), "min": min(values)}
 
 

@@ -5,6 +5,11 @@ which exports ``TWINRCA_TEST_KAFKA``, ``TWINRCA_TEST_TSDB_URL`` and ``TWINRCA_TE
 and sets ``TWINRCA_REQUIRE_SERVICES=1``: then a missing service fails the run instead
 of skipping. Run alone (``pytest``), integration tests skip when no server is set.
 Factory fixtures give every test its own topic / schema names.
+
+Markers follow the folder (:func:`pytest_collection_modifyitems`): ``tests/unit`` →
+``unit``, ``tests/integration`` → ``integration``, ``tests/browser`` → ``browser``,
+``tests/slow`` → ``slow``. ``tests/contract`` holds the store contract: its embedded case
+needs no server, its server cases carry ``integration`` themselves.
 """
 
 from __future__ import annotations
@@ -12,10 +17,30 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 REQUIRE = os.environ.get("TWINRCA_REQUIRE_SERVICES") == "1"
+#: the marker each top-level test folder sets on its tests
+FOLDER_MARKERS = {
+    "unit": "unit",
+    "integration": "integration",
+    "browser": "browser",
+    "slow": "slow",
+}
+_TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        try:
+            folder = Path(item.path).relative_to(_TESTS).parts[0]
+        except ValueError:
+            continue
+        marker = FOLDER_MARKERS.get(folder)
+        if marker is not None:
+            item.add_marker(marker)
 
 
 def _service(var: str) -> str:

@@ -206,6 +206,7 @@ def test_serve_kill_restart_receiver_down_then_up(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TWINRCA_")},
         "TWINRCA_TENANT": tenant,
+        "TWINRCA_WEBHOOKS__ALLOW": "127.0.0.1",  # the test's receiver is on loopback
         "TWINRCA_DATA_DIR": str(cache),
         "TWINRCA_STORE__BACKEND": "timescaledb",
         "TWINRCA_STORE__URL": tsdb_url,

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import httpx
 
 from twinrca.alerts.formats import sign_generic
+from twinrca.alerts.targets import TargetPolicy
 from twinrca.store.base import OutboxMessage
 
 __all__ = ["Deliverer", "DeliveryResult", "Outbox", "backoff_s", "classify", "outbox_payload"]
@@ -88,10 +89,13 @@ class Deliverer:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         secret_for: Callable[[str], str | None] = lambda destination: None,
+        policy: TargetPolicy | None = None,
     ) -> None:
         self._secret_for = secret_for
+        self._policy = policy
         self._outbox = outbox
-        self._client = client or httpx.Client(timeout=timeout_s)
+        # a redirect is a failed delivery, never followed (it could lead anywhere)
+        self._client = client or httpx.Client(timeout=timeout_s, follow_redirects=False)
         self._max_attempts = max_attempts
         self._base = base_backoff_s
         self._cap = max_backoff_s
@@ -123,6 +127,9 @@ class Deliverer:
         return DeliveryResult(delivered, retried, failed)
 
     def _send(self, msg: OutboxMessage) -> tuple[str, str, float | None]:
+        refused = self._policy.refusal(msg.destination) if self._policy else None
+        if refused is not None:
+            return "fail", f"refused target: {refused}", None
         body = json.dumps(msg.payload.get("body", {}), separators=(",", ":"), default=str).encode()
         headers = {
             "Content-Type": "application/json",

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from twinrca.core.records import Incident, IncidentState, PerceivedSeverity, dedup_key
+from twinrca.core.incident import IncidentDoc
+from twinrca.core.records import IncidentState, PerceivedSeverity, dedup_key
 
 __all__ = [
     "AlertEvent",
@@ -70,12 +71,20 @@ class AlertEvent:
     link: str = ""
 
 
+def _severity(name: str) -> PerceivedSeverity:
+    """The X.733 severity named ``name`` (any case); MAJOR when it names none."""
+    sev = name.upper()
+    return (
+        PerceivedSeverity(sev) if sev in PerceivedSeverity.__members__ else PerceivedSeverity.MAJOR
+    )
+
+
 def _iso(dt: datetime | None) -> str:
     return ZERO_TIME if dt is None else dt.isoformat().replace("+00:00", "Z")
 
 
 def incident_event(
-    incident: Incident,
+    incident: IncidentDoc,
     *,
     alarm_type: str,
     probable_cause: str,
@@ -83,13 +92,15 @@ def incident_event(
     correlated: tuple[tuple[str, tuple[int, ...]], ...] = (),
     notification_id: int = 0,
     base_url: str = "",
-    trigger: str = "alarms",
+    trigger: str | None = None,
 ) -> AlertEvent:
     """Build the event for an incident's current state. ``trigger``: what opened the
     incident (``"alarms"``, or ``"kpi"``: sustained KPI anomalies with no alarm, said in
     the summary and the details so a NOC sees why it exists). A KPI-triggered incident
     has no root alarm to name it: its dedup key is made from its incident id instead of
-    its root element (stable over its lifecycle, distinct from the element's next one)."""
+    its root element (stable over its lifecycle, distinct from the element's next one).
+    ``trigger`` defaults to the incident's."""
+    trigger = trigger or incident.trigger
     top = incident.candidates[0] if incident.candidates else None
     root = incident.root_element or (top.element if top else "unknown")
     action: Literal["trigger", "acknowledge", "resolve"] = "trigger"
@@ -110,7 +121,7 @@ def incident_event(
         "state": str(incident.state),
         "trigger": trigger,
         "root_element": root,
-        "alarm_count": len(incident.alarm_ids),
+        "alarm_count": len(incident.alarms),
         "elements": list(incident.elements[:50]),
         "candidates": [
             {
@@ -143,7 +154,7 @@ def incident_event(
         tenant=incident.tenant,
         summary=summary[:1024],
         source=root,
-        severity=incident.severity,
+        severity=_severity(incident.severity),
         alarm_type=alarm_type,
         probable_cause=probable_cause,
         specific_problem=specific_problem,

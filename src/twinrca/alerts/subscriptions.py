@@ -15,46 +15,13 @@ from twinrca.alerts.delivery import outbox_payload
 from twinrca.alerts.formats import incident_event
 from twinrca.alerts.render import render
 from twinrca.core.incident import IncidentDoc
-from twinrca.core.records import (
-    Incident,
-    IncidentState,
-    PerceivedSeverity,
-    Remediation,
-    RootCauseCandidate,
-)
+from twinrca.core.records import IncidentState
 from twinrca.store.base import Store
 
 __all__ = ["ALERTING_STATES", "alert_key", "alerts_for", "secrets_by_url"]
 
 #: the lifecycle steps that notify NOC tools
 ALERTING_STATES = {IncidentState.RECOMMENDED, IncidentState.ACKNOWLEDGED, IncidentState.RESOLVED}
-
-
-def _record(doc: IncidentDoc) -> Incident:
-    sev = doc.severity.upper()
-    return Incident(
-        incident_id=doc.incident_id,
-        tenant=doc.tenant,
-        opened_at=doc.opened_at,
-        state=doc.state,
-        root_element=doc.root_element,
-        alarm_ids=tuple(a.alarm_id for a in doc.alarms),
-        elements=tuple(doc.elements),
-        severity=PerceivedSeverity(sev)
-        if sev in PerceivedSeverity.__members__
-        else PerceivedSeverity.MAJOR,
-        candidates=tuple(
-            RootCauseCandidate(
-                c.element, c.failure_mode, c.probability, verified_score=c.verified_score
-            )
-            for c in doc.candidates
-        ),
-        remediations=tuple(
-            Remediation(r.action, r.target, r.description, r.expected_recovery, r.recovery_interval)
-            for r in doc.remediations
-        ),
-        closed_at=doc.closed_at,
-    )
 
 
 def alert_key(incident_id: str, state: IncidentState, subscription_id: str) -> str:
@@ -85,7 +52,7 @@ def alerts_for(
     # a KPI-triggered incident (no alarm) is a threshold crossing on its root element
     kpi = root_alarm is None and doc.trigger == "kpi"
     event = incident_event(
-        _record(doc),
+        doc,
         alarm_type=root_alarm.alarm_type if root_alarm else "QUALITY_OF_SERVICE_ALARM",
         probable_cause=root_alarm.probable_cause
         if root_alarm

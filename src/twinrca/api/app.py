@@ -9,6 +9,7 @@ One router per resource (:mod:`twinrca.api.routers`), what they share in
 """
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -17,7 +18,7 @@ from twinrca.api.deps import ApiContext
 from twinrca.api.routers import incidents, network, ops, predictions, scenarios, ves, webhooks
 from twinrca.core.errors import NotFound, TwinRCAError, ValidationError
 
-__all__ = ["ApiContext", "create_app"]
+__all__ = ["ApiContext", "app_for", "create_app"]
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +57,9 @@ def create_app(ctx: ApiContext) -> FastAPI:
     ):
         app.include_router(router)
     return app
+
+
+def app_for(**context: Any) -> FastAPI:
+    """:func:`create_app` on an :class:`ApiContext` of ``context`` (the serve process's
+    factory of its API)."""
+    return create_app(ApiContext(**context))

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 
+from twinrca.alerts.targets import TargetPolicy
 from twinrca.core.incident import IncidentDoc
 from twinrca.runtime.auth import RateLimiter, resolve_api_key
 from twinrca.store.base import OutboxEntry, Store
@@ -15,7 +16,8 @@ __all__ = ["ApiContext", "ContextDep", "StoreDep", "context", "tenant_store"]
 
 class ApiContext:
     """What the API needs: a store per tenant, the system store (API keys), limits,
-    and optional hooks (alerts on lifecycle changes, scenario jobs)."""
+    optional hooks (alerts on lifecycle changes, scenario jobs), and which webhook
+    targets subscriptions may name (public addresses only by default)."""
 
     def __init__(
         self,
@@ -27,6 +29,7 @@ class ApiContext:
         alerts_for: Callable[[Store, IncidentDoc], Sequence[OutboxEntry]] | None = None,
         jobs_dir: str = "var/scenarios",
         start_jobs: bool = True,
+        target_policy: TargetPolicy | None = None,
     ) -> None:
         self.store_for = store_for
         self.system_store = system_store
@@ -34,6 +37,7 @@ class ApiContext:
         self.alerts_for = alerts_for or (lambda store, inc: [])
         self.jobs_dir = jobs_dir
         self.start_jobs = start_jobs
+        self.target_policy = target_policy or TargetPolicy()
 
 
 def context(request: Request) -> ApiContext:

@@ -172,9 +172,16 @@ class BayesianDiagnoser:
     temperature: float = 1.0
     kpi_weight: float = 1.0
     smoothing: float = 2.0  # pseudo-count mass of the m-estimate prior
-    classes: list[str] = field(default_factory=list)
-    _logp: np.ndarray | None = None  # [class, feature, state]
-    _encoder: SymptomEncoder | None = None
+    # fitted state (scikit-learn's rule: fit keeps the constructor parameters above)
+    alarm_vocab_: list[str] = field(default_factory=list, init=False, repr=False)
+    kpi_vocab_: list[str] = field(default_factory=list, init=False, repr=False)
+    classes_: list[str] = field(default_factory=list, init=False, repr=False)
+    temperature_: float = field(default=1.0, init=False, repr=False)
+    kpi_weight_: float = field(default=1.0, init=False, repr=False)
+    logp_: np.ndarray | None = field(
+        default=None, init=False, repr=False
+    )  # [class, feature, state]
+    encoder_: SymptomEncoder | None = field(default=None, init=False, repr=False)
 
     def _ok(self, element: str) -> str:
         """The healthy class of an element's kind (healthy cores look unlike healthy cells)."""
@@ -202,8 +209,8 @@ class BayesianDiagnoser:
             if len(ev.anomalies):
                 d = np.where(ev.anomalies["direction"].to_numpy() > 0, ":up", ":down")
                 kpis |= set(ev.anomalies["measurement"].astype(str).to_numpy() + d)
-        self.alarm_vocab, self.kpi_vocab = sorted(sigs), sorted(kpis)
-        enc = self._encoder = SymptomEncoder(self.topology, self.alarm_vocab, self.kpi_vocab)
+        self.alarm_vocab_, self.kpi_vocab_ = sorted(sigs), sorted(kpis)
+        enc = self.encoder_ = SymptomEncoder(self.topology, self.alarm_vocab_, self.kpi_vocab_)
         rows, labels = [], []
         for ev, root, mode in incidents:
             obs = enc.observe(ev)
@@ -214,51 +221,53 @@ class BayesianDiagnoser:
                 rows.append(enc.encode(obs, root))
                 labels.append(mode)
         kinds = {str(k) for k in ElementKind}
-        self.classes = sorted(set(self.mode_kinds) | {OK} | {f"{OK}:{k}" for k in kinds})
+        self.classes_ = sorted(set(self.mode_kinds) | {OK} | {f"{OK}:{k}" for k in kinds})
         x = np.vstack(rows)
         frame = pd.DataFrame(x, columns=[f"f{j}" for j in range(x.shape[1])])
-        frame["Mode"] = pd.Categorical(labels, categories=self.classes)
-        state_names: dict[str, list[Any]] = {"Mode": list(self.classes)}
+        frame["Mode"] = pd.Categorical(labels, categories=self.classes_)
+        state_names: dict[str, list[Any]] = {"Mode": list(self.classes_)}
         state_names.update({f"f{j}": list(range(c)) for j, c in enumerate(enc.cardinality)})
         model = DiscreteBayesianNetwork([("Mode", f"f{j}") for j in range(x.shape[1])])
         # m-estimate smoothing: pseudo-counts follow the pooled frequency of each symptom
         # state, so a rare class is not credited for symptoms it was never seen without
         # (a uniform K2 prior would make any unseen alarm look like evidence for it)
-        pseudo: dict[str, Any] = {"Mode": np.ones((len(self.classes), 1))}
+        pseudo: dict[str, Any] = {"Mode": np.ones((len(self.classes_), 1))}
         for j, card in enumerate(enc.cardinality):
             pooled = np.bincount(x[:, j], minlength=card)[:card] + 0.5
             pooled = pooled / pooled.sum()
             pseudo[f"f{j}"] = np.repeat(
-                (self.smoothing * pooled)[:, None], len(self.classes), axis=1
+                (self.smoothing * pooled)[:, None], len(self.classes_), axis=1
             )
         estimator = DiscreteBayesianEstimator(
             state_names=state_names, prior_type="dirichlet", pseudo_counts=pseudo
         )
         model.add_cpds(*estimator.fit(model, frame).parameters_)
-        self._logp = self._tables(model, enc)
-        self.network = model
+        self.logp_ = self._tables(model, enc)
+        self.temperature_, self.kpi_weight_ = self.temperature, self.kpi_weight
         if fit_temperature:
-            self.temperature = self._fit_temperature(incidents)
+            self.kpi_weight_, self.temperature_ = self._fit_temperature(incidents)
         log.info(
             "diagnoser fitted on %d incidents, %d symptom variables, T=%.2f, KPI weight %.2f",
             len(incidents),
             x.shape[1],
-            self.temperature,
-            self.kpi_weight,
+            self.temperature_,
+            self.kpi_weight_,
         )
         return self
 
     def _tables(self, model, enc: SymptomEncoder) -> np.ndarray:
         width = max(enc.cardinality)
-        logp = np.zeros((len(self.classes), len(enc.cardinality), width))
+        logp = np.zeros((len(self.classes_), len(enc.cardinality), width))
         for j, card in enumerate(enc.cardinality):
             cpd = model.get_cpds(f"f{j}")
-            order = [cpd.state_names["Mode"].index(c) for c in self.classes]
+            order = [cpd.state_names["Mode"].index(c) for c in self.classes_]
             values = np.asarray(cpd.get_values())[:, order]  # [state, class]
             logp[:, j, :card] = np.log(values.T)
         return logp
 
-    def _fit_temperature(self, incidents: list[tuple[IncidentEvidence, str, str]]) -> float:
+    def _fit_temperature(
+        self, incidents: list[tuple[IncidentEvidence, str, str]]
+    ) -> tuple[float, float]:
         """Fit the KPI-symptom weight and the temperature on the training incidents
         (log loss of the true (element, mode)). KPI anomalies of one outage move
         together, so counting each as independent evidence would drown the alarms:
@@ -278,15 +287,14 @@ class BayesianDiagnoser:
                     nll += (lse - z[idx]) if idx is not None else 10.0
                 if nll < best[0]:
                     best = (nll, wk, t)
-        self.kpi_weight = best[1]
-        return best[2]
+        return best[1], best[2]
 
     # --- inference -----------------------------------------------------------------
     def _components(self, ev: IncidentEvidence) -> tuple[list[tuple[str, str]], np.ndarray]:
         """Per candidate (element, mode): [log prior, alarm+structure log LR, KPI log LR]."""
-        if self._logp is None or self._encoder is None:
+        if self.logp_ is None or self.encoder_ is None:
             raise ModelError("the diagnoser is not fitted")
-        enc, logp = self._encoder, self._logp
+        enc, logp = self.encoder_, self.logp_
         obs = enc.observe(ev)
         cols = np.arange(len(enc.cardinality))
         is_kpi = self._kpi_mask
@@ -294,11 +302,11 @@ class BayesianDiagnoser:
         for e in ev.candidates:
             kind = str(self.topology.element(e).kind)
             x = enc.encode(obs, e)
-            base = logp[self.classes.index(self._ok(e)), cols, x]
+            base = logp[self.classes_.index(self._ok(e)), cols, x]
             for m, mk in self.mode_kinds.items():
                 if mk != kind:
                     continue
-                lr = logp[self.classes.index(m), cols, x] - base
+                lr = logp[self.classes_.index(m), cols, x] - base
                 keys.append((e, m))
                 rows.append(
                     (np.log(self.mode_prior.get(m, 1.0)), lr[~is_kpi].sum(), lr[is_kpi].sum())
@@ -307,24 +315,24 @@ class BayesianDiagnoser:
 
     def _scores(self, ev: IncidentEvidence) -> tuple[list[tuple[str, str]], np.ndarray]:
         keys, c = self._components(ev)
-        return keys, c[:, 0] + c[:, 1] + self.kpi_weight * c[:, 2]
+        return keys, c[:, 0] + c[:, 1] + self.kpi_weight_ * c[:, 2]
 
     @property
     def _kpi_mask(self) -> np.ndarray:
-        if self._encoder is None:
+        if self.encoder_ is None:
             raise ModelError("the diagnoser is not fitted")
-        return np.array([n.startswith("K:") for n in self._encoder.feature_names])
+        return np.array([n.startswith("K:") for n in self.encoder_.feature_names])
 
     def rank(self, ev: IncidentEvidence, *, top: int = 10) -> list[RootCauseCandidate]:
         """Candidates best first with their posterior probability and evidence."""
         keys, scores = self._scores(ev)
         if not keys:
             return []
-        z = scores / self.temperature
+        z = scores / self.temperature_
         post = np.exp(z - z.max())
         post /= post.sum()
         order = np.argsort(-post, kind="stable")[:top]
-        obs = self._encoder.observe(ev) if self._encoder else None
+        obs = self.encoder_.observe(ev) if self.encoder_ else None
         out = []
         for i in order:
             e, m = keys[i]
@@ -339,14 +347,14 @@ class BayesianDiagnoser:
         return out
 
     def _evidence(self, obs: _Observed | None, element: str, mode: str) -> dict[str, object]:
-        if obs is None or self._encoder is None or self._logp is None:
+        if obs is None or self.encoder_ is None or self.logp_ is None:
             return {}
-        enc = self._encoder
+        enc = self.encoder_
         x = enc.encode(obs, element)
-        c, ok = self.classes.index(mode), self.classes.index(self._ok(element))
+        c, ok = self.classes_.index(mode), self.classes_.index(self._ok(element))
         cols = np.arange(len(x))
-        contrib = self._logp[c, cols, x] - self._logp[ok, cols, x]
-        contrib = np.where(self._kpi_mask, self.kpi_weight * contrib, contrib)
+        contrib = self.logp_[c, cols, x] - self.logp_[ok, cols, x]
+        contrib = np.where(self._kpi_mask, self.kpi_weight_ * contrib, contrib)
         best = np.argsort(-contrib)[:5]
         return {
             "symptoms": [

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
+from typing import NoReturn
 
+try:  # typer >= 0.20 ships its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer on plain click
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 import typer
 
 from twinrca.core.errors import TwinRCAError
@@ -66,10 +72,55 @@ def version() -> None:
         typer.echo(f"{dist} {v(dist)}")
 
 
-def main() -> None:
-    """Console-script entry: print TwinRCA errors as one clear line, not a traceback."""
+def _debug_requested(argv: list[str]) -> bool:
+    """``--debug`` anywhere on the line (removed from it) or ``TWINRCA_DEBUG=1``."""
+    found = "--debug" in argv
+    while "--debug" in argv:
+        argv.remove("--debug")
+    return found or os.environ.get("TWINRCA_DEBUG", "") not in ("", "0", "false")
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry: one error path for every command.
+
+    A user's mistake (a bad option value, a missing or wrong file, a TwinRCA error) ends
+    with exit code 2 and one line naming what to fix; an internal error ends with exit
+    code 1 and a short message, its traceback only with ``--debug``.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_requested(args)
     try:
-        app()
-    except TwinRCAError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        code = app(args=args, prog_name="twinrca", standalone_mode=False)
+    except typer.Exit as exc:  # typer.Exit raised outside click's handling
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        _fail("aborted", 130)
+    except click_errors.NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         sys.exit(2)
+    except click_errors.ClickException as exc:
+        where = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) else ""
+        hint = " (see --help)" if isinstance(exc, click_errors.UsageError) else ""
+        _fail(f"{where}{exc.format_message()}{hint}", exc.exit_code)
+    except TwinRCAError as exc:
+        _fail(str(exc), 2)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        if debug:
+            raise
+        _fail(f"{exc.strerror or exc}: {exc.filename}", 2)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except Exception as exc:
+        if debug:
+            raise
+        _fail(
+            f"internal error ({type(exc).__name__}: {exc}); run again with --debug for the "
+            "traceback and report it",
+            1,
+        )
+    sys.exit(code if isinstance(code, int) else 0)

@@ -63,7 +63,15 @@ def _store(state: Path) -> JsonDirDocumentStore:
 def _ap_table(state: Path, override: Path | None) -> ActionPriorityTable:
     from twinrca.fmea import ActionPriorityTable
 
-    path = override or state / _AP_FILE
+    if override is not None:
+        if not override.is_file():
+            what = "a folder" if override.is_dir() else "not found"
+            raise ValidationError(
+                f"--ap-table {override}: {what}",
+                hint="give an Action Priority CSV (see `twinrca fmea ap-table --help`) or omit it",
+            )
+        return ActionPriorityTable.from_csv(override)
+    path = state / _AP_FILE
     return ActionPriorityTable.from_csv(path) if path.is_file() else ActionPriorityTable.default()
 
 

@@ -76,6 +76,7 @@ def register(app: typer.Typer) -> None:
 
         from pydantic import SecretStr
 
+        from twinrca.api.app import app_for
         from twinrca.core.settings import load_settings
         from twinrca.runtime.detect_loop import WindowConfig
         from twinrca.runtime.flow import PipelineConfig
@@ -123,4 +124,4 @@ def register(app: typer.Typer) -> None:
             predict_interval_s=predict_interval,
             predict_threshold=predict_threshold,
         )
-        raise typer.Exit(Service(settings, options).run())
+        raise typer.Exit(Service(settings, options, make_api=app_for).run())

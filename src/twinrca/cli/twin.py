@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from twinrca.cli.options import ranged
+
 __all__ = ["app"]
 
 app = typer.Typer(no_args_is_help=True)
@@ -14,12 +16,12 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command()
 def generate(
-    cells: int = typer.Option(1000, help="number of cells (10 .. 20000)"),
-    days: float = typer.Option(7.0, help="days of simulated time"),
-    faults: int = typer.Option(50, help="faults to plant"),
-    seed: int = typer.Option(0, help="random seed (same seed, same output)"),
-    out: Path = typer.Option(..., help="output folder"),
-    step_minutes: int = typer.Option(15, help="reporting period in minutes (1..60)"),
+    cells: int = ranged(1000, 10, 20000, "number of cells"),
+    days: float = ranged(7.0, 0.25, 366.0, "days of simulated time"),
+    faults: int = ranged(50, 0, 10000, "faults to plant; fewer may fit a small network"),
+    seed: int = ranged(0, 0, 2**32 - 1, "random seed (same seed, same output)"),
+    out: Path = typer.Option(..., help="output folder", file_okay=False),
+    step_minutes: int = ranged(15, 1, 60, "reporting period in minutes"),
     pm_xml: bool = typer.Option(False, "--pm-xml", help="also write TS 32.435 XML per period"),
     inventory: Path | None = typer.Option(
         None, help="CSV or JSON inventory instead of a generated network"
@@ -41,6 +43,7 @@ def generate(
         pm_xml=pm_xml,
         topology=topo,
         engine=engine,
+        strict_faults=True,
     )
     typer.echo(
         json.dumps(
@@ -64,7 +67,7 @@ def calibrate(
     scenario: Path = typer.Option(
         ..., help="a folder written by `twin generate` (tables/kpis.parquet)"
     ),
-    holdout_days: float = typer.Option(1.0, help="last days kept out of the fit"),
+    holdout_days: float = ranged(1.0, 0.01, 365.0, "last days kept out of the fit"),
 ) -> None:
     """Fit per-cell capacity, demand scale and sensitivity; print held-out errors."""
     import pandas as pd

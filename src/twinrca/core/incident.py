@@ -15,14 +15,29 @@ from twinrca.core.records import IncidentState, Remediation
 from twinrca.core.timeutil import utcnow
 
 __all__ = [
+    "OPEN_STATES",
+    "OWNED_STATES",
+    "UNFINISHED_STATES",
     "AlarmRef",
     "CandidateDoc",
     "IncidentDoc",
     "RemediationDoc",
+    "before",
     "transition",
 ]
 
 _ORDER = list(IncidentState)
+#: states of an incident not yet resolved
+OPEN_STATES = tuple(s for s in IncidentState if s is not IncidentState.RESOLVED)
+#: states a person owns: the service no longer changes the incident
+OWNED_STATES = (IncidentState.ACKNOWLEDGED, IncidentState.RESOLVED)
+#: states short of a recommendation (the service still has work to do)
+UNFINISHED_STATES = (IncidentState.OPEN, IncidentState.DIAGNOSED, IncidentState.VERIFIED)
+
+
+def before(a: IncidentState, b: IncidentState) -> bool:
+    """``a`` comes before ``b`` in the lifecycle."""
+    return _ORDER.index(a) < _ORDER.index(b)
 
 
 class AlarmRef(BaseModel):

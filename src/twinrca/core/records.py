@@ -10,13 +10,12 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 __all__ = [
     "Alarm",
     "AlarmState",
     "AlarmType",
-    "Incident",
     "IncidentState",
     "KpiSample",
     "LogEvent",
@@ -154,24 +153,3 @@ class IncidentState(enum.StrEnum):
     RECOMMENDED = "recommended"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
-
-
-@dataclass(frozen=True, slots=True)
-class Incident:
-    """A group of alarms and anomalies that share one root cause."""
-
-    incident_id: str
-    tenant: str
-    opened_at: datetime
-    state: IncidentState = IncidentState.OPEN
-    root_element: str | None = None
-    alarm_ids: tuple[str, ...] = ()
-    elements: tuple[str, ...] = ()
-    severity: PerceivedSeverity = PerceivedSeverity.MAJOR
-    candidates: tuple[RootCauseCandidate, ...] = ()
-    remediations: tuple[Remediation, ...] = ()
-    closed_at: datetime | None = None
-
-    @property
-    def duration(self) -> timedelta | None:
-        return None if self.closed_at is None else self.closed_at - self.opened_at

@@ -21,7 +21,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["KafkaSettings", "Settings", "StoreSettings", "TwinSettings", "load_settings"]
+__all__ = [
+    "KafkaSettings",
+    "Settings",
+    "StoreSettings",
+    "TwinSettings",
+    "WebhookSettings",
+    "load_settings",
+]
 
 
 class KafkaSettings(BaseModel):
@@ -48,8 +55,13 @@ class StoreSettings(BaseModel):
 class TwinSettings(BaseModel):
     model_config = {"frozen": True}
     engine: Literal["numba", "numpy"] = "numba"
-    step_minutes: int = 15
-    threads: int | None = None
+
+
+class WebhookSettings(BaseModel):
+    model_config = {"frozen": True}
+    #: comma-separated addresses, CIDR networks or host names that webhooks may reach
+    #: although they are loopback, link-local or private ("*" = any); empty = public only
+    allow: str = ""
 
 
 class Settings(BaseSettings):
@@ -69,9 +81,9 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     twin: TwinSettings = Field(default_factory=TwinSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     api_host: str = "127.0.0.1"
     api_port: int = 8750
-    webhook_secret: SecretStr = SecretStr("change-me")
 
     @classmethod
     def settings_customise_sources(

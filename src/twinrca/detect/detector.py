@@ -13,7 +13,7 @@ anomaly.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,10 +28,13 @@ from twinrca.detect.grouping import AlarmGroup, candidate_elements, group_alarms
 __all__ = [
     "KPI_MIN_PERIODS",
     "KPI_QUIET_PERIODS",
+    "SILENT_MIN_SPAN",
     "DetectedIncident",
+    "Detection",
     "IncidentEvidence",
     "alarm_reach",
     "detect_incidents",
+    "detect_window",
 ]
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,8 @@ log = logging.getLogger(__name__)
 KPI_MIN_PERIODS = 3
 #: normal reporting periods after which a KPI-triggered incident's anomaly has ended
 KPI_QUIET_PERIODS = 4
+#: KPIs a baseline fitted on the window itself needs before KPI-triggered incidents open
+SILENT_MIN_SPAN = pd.Timedelta(days=2)
 _NEVER = pd.Timestamp.max.tz_localize("UTC")
 _ANOMALY_COLUMNS = [
     "managed_object",
@@ -230,3 +235,45 @@ def _kpi_incidents(
         out.append(DetectedIncident(g, no_alarms, evidence, ended=ended))
     log.debug("%d KPI-triggered incidents (period %s)", len(out), period)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """The detect stage's result: the incidents of a window, and whether KPI-triggered
+    (silent) incidents were looked for (``silent``)."""
+
+    incidents: list[DetectedIncident]
+    silent: bool
+
+
+def detect_window(
+    alarms: pd.DataFrame,
+    kpis: pd.DataFrame,
+    topology: Topology,
+    *,
+    baseline: SeasonalBaseline | None = None,
+    covered: Callable[[], Sequence[Coverage]] = tuple,
+) -> Detection:
+    """The incidents of a window of alarms and KPIs. Silent faults need a baseline the
+    anomaly is not part of: ``baseline`` given (fitted on the history), or one fitted
+    here on at least :data:`SILENT_MIN_SPAN` of ``kpis``; ``covered`` (called only then):
+    the reach of the unresolved alarm incidents opened before the window."""
+    silent = baseline is not None or _span(kpis) >= SILENT_MIN_SPAN
+    if baseline is None:
+        baseline = SeasonalBaseline.fit(kpis) if len(kpis) else None
+    detected = detect_incidents(
+        alarms,
+        topology,
+        kpis=kpis,
+        baseline=baseline,
+        silent=silent,
+        covered=list(covered()) if silent else [],
+    )
+    return Detection(detected, silent)
+
+
+def _span(kpis: pd.DataFrame) -> pd.Timedelta:
+    if kpis.empty:
+        return pd.Timedelta(0)
+    t = pd.to_datetime(kpis["period_end"], utc=True)
+    return t.max() - t.min()

@@ -20,6 +20,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from twinrca.ingest.masking import WILDCARD
 
@@ -169,11 +170,11 @@ class ClusterTree:
         }
 
     @classmethod
-    def from_json(cls, doc: dict[str, object], max_seen: int = 200_000) -> ClusterTree:
-        tree = cls(float(doc["sim_th"]), max_seen)  # type: ignore[arg-type]
-        for cid, (event_id, tokens, size) in enumerate(doc["clusters"]):  # type: ignore[arg-type]
+    def from_json(cls, doc: dict[str, Any], max_seen: int = 200_000) -> ClusterTree:
+        tree = cls(float(doc["sim_th"]), max_seen)
+        for cid, (event_id, tokens, size) in enumerate(doc["clusters"]):
             cluster = Cluster(cid, str(event_id), list(tokens), int(size))
             tree.clusters.append(cluster)
             tree._buckets.setdefault(tree._bucket(tokens), []).append(cid)
-        tree._seen = {tuple(k): int(v) for k, v in doc["seen"]}  # type: ignore[union-attr]
+        tree._seen = {tuple(k): int(v) for k, v in doc["seen"]}
         return tree

@@ -39,9 +39,9 @@ def _size(r: random.Random) -> str:
 
 
 def _duration(r: random.Random) -> str:
+    mm_ss = f"{r.randint(0, 59):02d}:{r.randint(0, 59):02d}"
     return r.choice(
-        ["<1 sec", f"00:{r.randint(0, 59):02d}", f"{r.randint(0, 23):02d}:{r.randint(0, 59):02d}"]
-        + [f"{r.randint(0, 9):02d}:{r.randint(0, 59):02d}:{r.randint(0, 59):02d}"]
+        ["<1 sec", f"00:{r.randint(0, 59):02d}", mm_ss, f"{r.randint(0, 9):02d}:{mm_ss}"]
     )
 
 
@@ -66,7 +66,8 @@ _PROXY: list[Maker] = [
     ),
     lambda r: (
         f"{_hostport(r)} error : Could not connect through proxy {_hostport(r)} - "
-        f"Proxy server cannot establish a connection with the target, status code {r.randint(400, 599)}"
+        "Proxy server cannot establish a connection with the target, "
+        f"status code {r.randint(400, 599)}"
     ),
     lambda r: (
         f"{_hostport(r)} error : A connection request was canceled before the completion. "
@@ -121,7 +122,6 @@ def _bool(r: random.Random) -> str:
     return r.choice(["true", "false"])
 
 
-
 _JAVA: list[Maker] = [
     lambda r: (
         f"Finished task {r.randint(0, 99)}.0 in stage {r.randint(0, 9)}.0 "
@@ -150,7 +150,8 @@ _JAVA: list[Maker] = [
 _APP: list[Maker] = [
     lambda r: f"onStandStepChanged {r.randint(1, 9999)}",
     lambda r: (
-        f"REPORT : {r.randint(1, 9999)} {r.randint(0, 9)} {r.randint(10**5, 10**6)} {r.randint(0, 300)}"
+        f"REPORT : {r.randint(1, 9999)} {r.randint(0, 9)} "
+        f"{r.randint(10**5, 10**6)} {r.randint(0, 300)}"
     ),
     lambda r: (
         f"setTodayTotalDetailSteps={r.randint(10**12, 10**13)}##{r.randint(1, 9999)}##"

@@ -5,20 +5,20 @@ Two ways to name the rows of a :class:`~twinrca.ingest.columns.LogColumns`:
 
 * :meth:`LogTagger.tag` (the Kafka worker): each poll result is templated with
   ``parse`` (learn the chunk, then name it), so all lines of a chunk that end in one
-  template share its id. Learning goes on across chunks. **Caveat:** while a template
-  is young it can still widen (a word becomes ``<*>``); its id (a hash of the text)
-  then changes, and rows stored before keep the old id. Ids settle once the stream
-  has shown each template's variable positions; re-template stored history with
-  ``twinrca logs parse`` (batch mode) when exact grouping of old rows matters.
+  template share its id. Learning goes on across chunks. An id never changes
+  meaning: a cluster keeps its id while its template widens, and when a cluster
+  later turns out to hold two templates each gets a new id whose parent
+  (``LogTemplater.parent``) is the cluster id that rows stored before still carry.
 * :meth:`LogTagger.tag_file` (file ingest): all log lines of one file are learned
   before any is named, so ids are stable within the file.
 
 The state is loaded lazily at first use and saved at most every ``save_interval_s``
 seconds and on :meth:`LogTagger.save`. A store that cannot be reached never stops
 ingest: loading falls back to an empty templater, saving is retried later (both are
-logged). Several workers of one tenant share the key: the last save wins, and since
-ids are hashes of the template text, workers that learned the same template agree
-on its id.
+logged). Several workers of one tenant share the key: the last save wins. A cluster id is
+a hash of the first message of the cluster, so workers agree on it only when they
+started that cluster from the same message; run one templating worker per tenant
+when ids must agree across workers.
 """
 
 from __future__ import annotations

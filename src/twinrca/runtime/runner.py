@@ -26,7 +26,6 @@ is sent twice. See docs/service.md.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import signal
@@ -37,24 +36,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from twinrca.core.errors import BrokerUnavailable, ConfigError, TwinRCAError
+from twinrca.alerts.targets import TargetPolicy
+from twinrca.core.errors import ConfigError, TwinRCAError
 from twinrca.core.settings import Settings
 from twinrca.core.topology import Topology
 from twinrca.ingest.keyed import regions_of_partitions
 from twinrca.ingest.metrics import IngestMetrics
 from twinrca.ingest.topics import KINDS, Topics
-from twinrca.ingest.worker import IngestWorker, WorkerConfig
+from twinrca.ingest.worker import WorkerConfig
+from twinrca.runtime.components import (
+    RegionWorker,
+    build_forecaster,
+    build_pipeline,
+    probe_kafka,
+)
 from twinrca.runtime.detect_loop import SlidingDetector, WindowConfig
-from twinrca.runtime.flow import PipelineConfig
+from twinrca.runtime.flow import Pipeline, PipelineConfig
 from twinrca.runtime.forecasting import Forecaster
 from twinrca.runtime.health import HealthServer, ServiceMetrics
-from twinrca.runtime.plugins import DIAGNOSERS, PREDICTORS, load_plugins
 from twinrca.store.base import Store, open_store
-from twinrca.training.predictor import PredictorConfig, predictor_or_load
+from twinrca.training.predictor import PredictorConfig
 
 __all__ = ["ServeOptions", "Service", "probe_kafka"]
 
 log = logging.getLogger(__name__)
+
+#: builds the ASGI app of the HTTP API from ``store_for``, ``system_store`` and
+#: ``alerts_for`` (:func:`twinrca.api.app.app_for`; given by the CLI, which composes)
+ApiFactory = Callable[..., Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,57 +94,24 @@ class ServeOptions:
     prediction: PredictorConfig = field(default_factory=PredictorConfig)
 
 
-def probe_kafka(bootstrap: str, timeout_s: float) -> Any:
-    """A metadata-only consumer (no group), or :class:`BrokerUnavailable` at once."""
-    from kafka import KafkaConsumer
-    from kafka.errors import KafkaError
-
-    try:
-        consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap,
-            request_timeout_ms=int(max(timeout_s, 1) * 1000) + 1000,
-            reconnect_backoff_max_ms=1000,
-        )
-        consumer.topics()  # one metadata round trip
-    except KafkaError as exc:
-        raise BrokerUnavailable(
-            f"cannot reach Kafka at {bootstrap}: {exc}",
-            hint="start Kafka or set TWINRCA_KAFKA__BOOTSTRAP",
-            bootstrap=bootstrap,
-        ) from exc
-    return consumer
-
-
-class _RegionWorker(IngestWorker):
-    """The ingest worker, remembering the partitions of the alarms topic it owns."""
-
-    def __init__(self, *args: Any, alarms_topic: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.alarms_topic = alarms_topic
-        self._alarm_parts: set[int] = set()
-        self._parts_lock = threading.Lock()
-
-    def on_assigned(self, partitions: list[Any]) -> None:
-        super().on_assigned(partitions)
-        with self._parts_lock:
-            self._alarm_parts |= {p.partition for p in partitions if p.topic == self.alarms_topic}
-
-    def on_revoked(self, partitions: list[Any], *, wait: bool = True) -> None:
-        super().on_revoked(partitions, wait=wait)
-        with self._parts_lock:
-            self._alarm_parts -= {p.partition for p in partitions if p.topic == self.alarms_topic}
-
-    def alarm_partitions(self) -> set[int]:
-        with self._parts_lock:
-            return set(self._alarm_parts)
-
-
 class Service:
     """One ``twinrca serve`` process: build with settings, then :meth:`run`."""
 
-    def __init__(self, settings: Settings, options: ServeOptions = ServeOptions()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        options: ServeOptions = ServeOptions(),
+        *,
+        make_api: ApiFactory | None = None,
+    ) -> None:
+        if options.api and make_api is None:
+            raise ConfigError(
+                "the serve process has no API factory",
+                hint="pass make_api=twinrca.api.app.app_for, or ServeOptions(api=False)",
+            )
         self.settings = settings
         self.options = options
+        self.make_api = make_api
         self.metrics = ServiceMetrics()
         self.ingest_metrics = IngestMetrics()
         self._stop = threading.Event()
@@ -185,7 +161,7 @@ class Service:
         self._all_regions = sorted({e.region for e in topology})
         topics = Topics(k.topic_prefix)
         self.alarms_topic = topics.name("alarms")
-        self.worker = _RegionWorker(
+        self.worker = RegionWorker(
             WorkerConfig(
                 bootstrap=k.bootstrap,
                 group=k.group_id,
@@ -211,59 +187,27 @@ class Service:
         self.deliver_store = self._open()
         self.store = store
 
-    def _pipeline(self, topology: Topology) -> Any:
-        from twinrca.fmea.catalogue import load_catalogue
-        from twinrca.runtime.flow import Pipeline
-        from twinrca.training.diagnoser import train_or_load
-
-        catalogue = load_catalogue()
-        cells = sum(1 for e in topology if str(e.kind) == "cell")
-        digest = hashlib.sha256(repr(sorted(topology.feeds)).encode()).hexdigest()[:12]
-        cache = Path(self.settings.data_dir) / "cache" / f"diagnoser-{digest}.pkl"
-        t0 = time.perf_counter()
-        diagnoser = train_or_load(
-            cache,
-            topology,
-            catalogue,
-            seeds=self.options.training_seeds,
-            days=3.0,
-            faults=max(40, cells // 5),
-        )
-        log.info("diagnoser ready (%s) in %.1f s", cache, time.perf_counter() - t0)
+    def _pipeline(self, topology: Topology) -> Pipeline:
         s = self.settings
-        return Pipeline(
+        return build_pipeline(
             self._open(),
             topology,
-            catalogue,
-            diagnoser,
+            data_dir=s.data_dir,
+            training_seeds=self.options.training_seeds,
             config=self.options.pipeline,
-            plugins=load_plugins(DIAGNOSERS, topology=topology, catalogue=catalogue),
             base_url=f"http://{s.api_host}:{s.api_port}",
         )
 
     def _forecaster(self, topology: Topology) -> Forecaster:
-        from twinrca.fmea.catalogue import load_catalogue
-
-        digest = hashlib.sha256(repr(sorted(topology.feeds)).encode()).hexdigest()[:12]
-        cache = Path(self.settings.data_dir) / "cache" / f"predictor-{digest}.pkl"
-        t0 = time.perf_counter()
-        catalogue = load_catalogue()
-        trained = predictor_or_load(cache, topology, catalogue, self.options.prediction)
-        log.info(
-            "fault-risk model ready (%s) in %.1f s",
-            cache,
-            time.perf_counter() - t0,
-            extra={"metrics": trained.metrics},
-        )
         s = self.settings
-        return Forecaster(
+        return build_forecaster(
             self._open(),
             topology,
-            trained,
+            data_dir=s.data_dir,
+            prediction=self.options.prediction,
             regions=self._regions,
             base_url=f"http://{s.api_host}:{s.api_port}",
             threshold=self.options.predict_threshold,
-            plugins=load_plugins(PREDICTORS, topology=topology, catalogue=catalogue),
         )
 
     def _regions(self) -> set[str] | None:
@@ -411,6 +355,9 @@ class Service:
                 )
             self._stop.wait(self.options.predict_interval_s)
 
+    def _target_policy(self) -> TargetPolicy:
+        return TargetPolicy.from_setting(self.settings.webhooks.allow)
+
     def _deliver_loop(self) -> None:
         from twinrca.alerts.delivery import Deliverer
 
@@ -422,6 +369,7 @@ class Service:
             base_backoff_s=o.webhook_base_backoff_s,
             max_backoff_s=o.webhook_max_backoff_s,
             secret_for=self._secret_for,
+            policy=self._target_policy(),
         )
         try:
             while not self._stop.is_set():
@@ -455,8 +403,8 @@ class Service:
         import uvicorn
 
         from twinrca.alerts.subscriptions import alerts_for
-        from twinrca.api.app import ApiContext, create_app
 
+        assert self.make_api is not None
         s = self.settings
         stores: dict[str, Store] = {}
         lock = threading.Lock()
@@ -468,12 +416,11 @@ class Service:
                 return stores[tenant]
 
         base = f"http://{s.api_host}:{s.api_port}"
-        app = create_app(
-            ApiContext(
-                store_for=store_for,
-                system_store=store_for(self.options.system_tenant),
-                alerts_for=lambda store, doc: alerts_for(store, doc, base_url=base),
-            )
+        app = self.make_api(
+            store_for=store_for,
+            system_store=store_for(self.options.system_tenant),
+            alerts_for=lambda store, doc: alerts_for(store, doc, base_url=base),
+            target_policy=self._target_policy(),
         )
         config = uvicorn.Config(app, host=s.api_host, port=s.api_port, log_config=None)
         self._api_server = uvicorn.Server(config)

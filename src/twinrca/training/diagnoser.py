@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import pickle
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from twinrca.core.records import RootCauseCandidate
 from twinrca.core.topology import Topology
 from twinrca.detect.detector import DetectedIncident, IncidentEvidence, detect_incidents
 from twinrca.fmea.catalogue import Catalogue
+from twinrca.training.cache import cache_key, cached
 from twinrca.training.twin_data import AlarmNoise, alarm_frame, kpi_anomalies, match_faults
 from twinrca.twin_replay.demand import Demand, generate_demand
 from twinrca.twin_replay.generate import fault_labels, plant_faults
@@ -35,6 +34,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+#: bumped when the pickled diagnoser's attributes change (a cache of the old shape retrains)
+_MODEL_VERSION = "fitted-state-v2"
 
 
 def new_diagnoser(topology: Topology, catalogue: Catalogue) -> BayesianDiagnoser:
@@ -157,30 +158,20 @@ def train_or_load(
 ) -> BayesianDiagnoser:
     """A cached diagnoser for this topology, catalogue and training set-up, else a new one.
     The cache key records what the model assumed (topology, catalogue version, seeds)."""
-    key = _fingerprint(topology, catalogue, seeds, days, faults)
-    if path.is_file():
-        try:
-            with path.open("rb") as fh:
-                stored_key, diag = pickle.load(fh)  # noqa: S301 - our own cache file
-            if stored_key == key:
-                return diag
-        except (OSError, pickle.UnpicklingError, ValueError, EOFError):
-            log.warning("ignoring unreadable diagnoser cache %s", path)
-    diag = train_diagnoser(
-        topology, catalogue, seeds=seeds, days=days, faults=faults, progress=progress
+    key = cache_key(
+        (
+            sorted(topology.feeds),
+            topology.neighbour_pairs,
+            str(catalogue.version),
+            (seeds, days, faults),
+            _MODEL_VERSION,
+        )
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as fh:
-        pickle.dump((key, diag), fh)
-    return diag
-
-
-def _fingerprint(
-    topology: Topology, catalogue: Catalogue, seeds: tuple[int, ...], days: float, faults: int
-) -> str:
-    h = hashlib.sha256()
-    h.update(repr(sorted(topology.feeds)).encode())
-    h.update(repr(topology.neighbour_pairs).encode())
-    h.update(str(catalogue.version).encode())
-    h.update(repr((seeds, days, faults)).encode())
-    return h.hexdigest()
+    return cached(
+        path,
+        key,
+        lambda: train_diagnoser(
+            topology, catalogue, seeds=seeds, days=days, faults=faults, progress=progress
+        ),
+        what="diagnoser",
+    )

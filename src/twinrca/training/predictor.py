@@ -12,9 +12,7 @@ tenant's own topology (scored by :class:`twinrca.runtime.forecasting.Forecaster`
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +26,7 @@ from twinrca.predict.features import FeatureSpec
 from twinrca.predict.pipeline import Dataset, prepare, train_evaluate
 from twinrca.predict.risk import RISK_CONFIG, RiskModel
 from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, feeder_events, service_loss_events
+from twinrca.training.cache import cache_key, cached
 
 __all__ = [
     "ROW_KINDS",
@@ -265,22 +264,19 @@ def predictor_or_load(
     progress: Callable[[str], None] | None = None,
 ) -> TrainedPredictor:
     """A cached predictor for this topology, catalogue and set-up, else a new one."""
-    h = hashlib.sha256()
-    h.update(repr(sorted(topology.feeds)).encode())
-    h.update(repr(sorted(e.element_id for e in topology)).encode())
-    h.update(repr(sorted(m.id for m in catalogue.modes)).encode())
-    h.update(repr(cfg).encode())
-    key = h.hexdigest()
-    if path.is_file():
-        try:
-            with path.open("rb") as fh:
-                stored_key, blob, spec, metrics = pickle.load(fh)  # noqa: S301 - our cache
-            if stored_key == key:
-                return TrainedPredictor(RiskModel.from_bytes(blob), spec, metrics)
-        except (OSError, pickle.UnpicklingError, ValueError, EOFError, TypeError):
-            log.warning("ignoring unreadable predictor cache %s", path)
-    trained = train_predictor(topology, catalogue, cfg, progress=progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as fh:
-        pickle.dump((key, trained.model.to_bytes(), trained.spec, trained.metrics), fh)
-    return trained
+    key = cache_key(
+        (
+            sorted(topology.feeds),
+            sorted(e.element_id for e in topology),
+            sorted(m.id for m in catalogue.modes),
+            cfg,
+        )
+    )
+    return cached(
+        path,
+        key,
+        lambda: train_predictor(topology, catalogue, cfg, progress=progress),
+        what="predictor",
+        dump=lambda t: (t.model.to_bytes(), t.spec, t.metrics),
+        load=lambda p: TrainedPredictor(RiskModel.from_bytes(p[0]), p[1], p[2]),
+    )

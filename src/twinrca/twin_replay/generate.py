@@ -27,6 +27,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from twinrca.core import wire
+from twinrca.core.errors import ValidationError
 from twinrca.core.records import LogEvent
 from twinrca.core.topology import ElementKind, Topology
 from twinrca.fmea.catalogue import Catalogue, FailureMode, load_catalogue
@@ -79,6 +80,8 @@ def plant_faults(
     """``count`` faults cycling over the primary modes, on random roots, with windows that
     do not overlap on shared elements (so every fault stays diagnosable). A fault whose
     mode may end in a follower (a leak in a crash) reserves room for it."""
+    if count < 0:
+        raise ValidationError("bad_option", f"fault count must be >= 0, got {count}")
     rng = np.random.default_rng([seed, 4])
     modes = [m for m in catalogue if m.primary and _candidates(topology, m)]
     busy: dict[str, list[tuple[int, int]]] = {}
@@ -279,11 +282,15 @@ def generate_scenario(
     topology: Topology | None = None,
     demand: Demand | None = None,
     engine: str = "numba",
+    strict_faults: bool = False,
 ) -> ScenarioSummary:
-    """Generate a labelled scenario into ``out`` (see the module docstring)."""
+    """Generate a labelled scenario into ``out`` (see the module docstring).
+
+    Faults are placed so that their windows never overlap on shared elements; on a small
+    network or a short scenario fewer than ``faults`` may fit. With ``strict_faults`` that
+    is an error (raised before anything is simulated or written), else fewer are planted.
+    """
     out = Path(out)
-    (out / "streams").mkdir(parents=True, exist_ok=True)
-    (out / "tables").mkdir(exist_ok=True)
     catalogue = load_catalogue()
     topology = topology or generate_topology(cells, seed=seed)
     demand = demand or generate_demand(topology, days=days, step_minutes=step_minutes, seed=seed)
@@ -295,6 +302,13 @@ def generate_scenario(
         step_minutes=demand.step_minutes,
         seed=seed,
     )
+    if strict_faults and len(planted) < faults:
+        raise ValidationError(
+            "too_many_faults",
+            f"--faults {faults}: only {len(planted)} faults fit without overlapping on "
+            f"{len(demand.cell_ids)} cells over {days:g} days",
+            hint="ask for fewer faults, more --days or more --cells",
+        )
     log.info(
         "simulating %s elements x %s steps with %s faults",
         len(topology),
@@ -304,6 +318,8 @@ def generate_scenario(
     result = simulate(
         topology, demand, planted, scenarios=1, seed=seed, catalogue=catalogue, engine=engine
     )
+    (out / "streams").mkdir(parents=True, exist_ok=True)
+    (out / "tables").mkdir(exist_ok=True)
     streams = out / "streams"
     n_kpi = _write_kpis(streams, result, topology, pm_xml)
     alarms = [wire.alarm_message(a) for a in result.alarm_records(0)]

@@ -157,7 +157,7 @@ def test_subscriptions_are_per_tenant(world) -> None:
     sub = client.post(
         "/v1/webhooks",
         headers=a,
-        json={"url": "http://127.0.0.1:9/x", "format": "pagerduty", "secret": "R" * 32},
+        json={"url": "https://93.184.216.34/x", "format": "pagerduty", "secret": "R" * 32},
     )
     assert sub.status_code == 201
     sid = sub.json()["subscription_id"]
@@ -166,6 +166,26 @@ def test_subscriptions_are_per_tenant(world) -> None:
     assert client.get("/v1/webhooks", headers=g).json() == []
     assert client.delete(f"/v1/webhooks/{sid}", headers=g).status_code == 404
     assert client.delete(f"/v1/webhooks/{sid}", headers=a).status_code == 204
+
+
+def test_subscriptions_to_internal_addresses_are_refused(world) -> None:
+    client, keys, _ = world
+    a = {"X-API-Key": keys["acme"]}
+    for url in ("http://127.0.0.1:9/x", "http://169.254.169.254/latest", "http://10.0.0.5/x"):
+        r = client.post("/v1/webhooks", headers=a, json={"url": url, "format": "generic"})
+        assert r.status_code == 422, r.text
+        assert "TWINRCA_WEBHOOKS__ALLOW" in r.text
+    assert client.get("/v1/webhooks", headers=a).json() == []
+
+
+def test_the_secret_is_never_returned(world) -> None:
+    client, keys, _ = world
+    a = {"X-API-Key": keys["acme"]}
+    secret = "hmac-" + "S" * 40
+    body = {"url": "https://93.184.216.34/x", "format": "generic", "secret": secret}
+    made = client.post("/v1/webhooks", headers=a, json=body)
+    assert made.status_code == 201 and secret not in made.text
+    assert secret not in client.get("/v1/webhooks", headers=a).text
 
 
 def test_scenario_jobs_are_per_tenant(world) -> None:

@@ -138,3 +138,18 @@ def test_unfitted_diagnoser_raises() -> None:
     )
     with pytest.raises(ModelError):
         diag.rank(ev)
+
+
+def test_fit_keeps_constructor_parameters(fitted) -> None:
+    """scikit-learn's rule: fitted state ends in ``_``; the parameters stay as given."""
+    import dataclasses
+    import pickle
+
+    _topo, _cat, diag = fitted
+    assert diag.alarm_vocab == () and diag.kpi_vocab == ()
+    assert diag.temperature == 1.0 and diag.kpi_weight == 1.0
+    assert diag.alarm_vocab_ and diag.classes_ and diag.logp_ is not None
+    assert diag.temperature_ > 0 and 0 < diag.kpi_weight_ <= 1.0
+    state = pickle.loads(pickle.dumps(diag)).__dict__
+    fields = {f.name for f in dataclasses.fields(diag)}
+    assert set(state) <= fields  # nothing pickled beyond the declared fields

@@ -30,10 +30,9 @@ def test_layout_without_content_is_refused() -> None:
 def test_cli_refuses_a_format_without_content_with_one_line_and_exit_2(tmp_path: Path) -> None:
     source = tmp_path / "x.log"
     source.write_text("2024-01-01 10:00:00 INFO hello\n", encoding="utf-8")
-    code = f"import sys; from {_CLI} import main; sys.argv[0] = 'twinrca'; main()"
     args = ["logs", "parse", "--input", str(source), "--out", str(tmp_path / "o.csv")]
     done = subprocess.run(
-        [sys.executable, "-c", code, *args, "--format", "<Date> <Time> <Level> <Msg>"],
+        [sys.executable, "-m", "twinrca", *args, "--format", "<Date> <Time> <Level> <Msg>"],
         capture_output=True,
         text=True,
         timeout=120,

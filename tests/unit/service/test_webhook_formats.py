@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from twinrca.alerts.formats import (
@@ -16,37 +15,39 @@ from twinrca.alerts.formats import (
     threegpp_notification,
     verify_generic,
 )
-from twinrca.core import Incident, IncidentState, PerceivedSeverity, Remediation, RootCauseCandidate
+from twinrca.core import IncidentState
+from twinrca.core.incident import AlarmRef, CandidateDoc, IncidentDoc, RemediationDoc
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
-def _incident(state: IncidentState = IncidentState.RECOMMENDED) -> Incident:
-    return Incident(
+def _incident(state: IncidentState = IncidentState.RECOMMENDED) -> IncidentDoc:
+    return IncidentDoc(
         incident_id="inc-1",
         tenant="acme",
         opened_at=T0,
+        updated_at=T0,
         state=state,
         root_element="site:7",
-        alarm_ids=("a1", "a2"),
-        elements=("site:7", "cell:7-1"),
-        severity=PerceivedSeverity.CRITICAL,
-        candidates=(RootCauseCandidate("site:7", "FM-PWR-MAINS", 0.91),),
-        remediations=(
-            Remediation(
-                "dispatch_generator",
-                "site:7",
+        alarms=[AlarmRef(alarm_id=a, managed_object="site:7", event_time=T0) for a in ("a1", "a2")],
+        elements=["site:7", "cell:7-1"],
+        severity="CRITICAL",
+        candidates=[CandidateDoc(element="site:7", failure_mode="FM-PWR-MAINS", probability=0.91)],
+        remediations=[
+            RemediationDoc(
+                action="dispatch_generator",
+                target="site:7",
                 expected_recovery=0.98,
                 recovery_interval=(0.95, 1.0),
             ),
-        ),
+        ],
     )
 
 
 def _event(state: IncidentState = IncidentState.RECOMMENDED):
     inc = _incident(state)
     if state is IncidentState.RESOLVED:
-        inc = replace(inc, closed_at=datetime(2026, 5, 1, 13, 0, tzinfo=UTC))
+        inc = inc.model_copy(update={"closed_at": datetime(2026, 5, 1, 13, 0, tzinfo=UTC)})
     return incident_event(
         inc,
         alarm_type="EQUIPMENT_ALARM",

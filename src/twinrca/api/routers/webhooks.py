@@ -4,10 +4,10 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field, HttpUrl
 
-from twinrca.api.deps import StoreDep
+from twinrca.api.deps import ContextDep, StoreDep
 from twinrca.core.errors import NotFound
 from twinrca.core.timeutil import utcnow
 
@@ -34,7 +34,10 @@ class SubscriptionOut(BaseModel):
 
 
 @router.post("", status_code=201, response_model=SubscriptionOut)
-def subscribe(body: Subscription, store: StoreDep) -> SubscriptionOut:
+def subscribe(body: Subscription, store: StoreDep, ctx: ContextDep) -> SubscriptionOut:
+    refused = ctx.target_policy.refusal(str(body.url))
+    if refused is not None:
+        raise HTTPException(422, f"webhook target refused: {refused}")
     sub_id = uuid.uuid4().hex[:12]
     doc = {
         "subscription_id": sub_id,

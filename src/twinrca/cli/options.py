@@ -1,0 +1,42 @@
+"""Numeric CLI options with one range, stated in ``--help`` and in the error.
+
+``ranged(default, lo, hi, "what it is")`` is a ``typer.Option`` whose help ends with the
+range and whose callback refuses values outside it, NaN and infinities with the same
+range in the message (click's own ranges let ``nan`` through and word the range
+differently from the help).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import typer
+
+__all__ = ["check_range", "ranged"]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def check_range(value: float, lo: float, hi: float, option: str) -> float:
+    """``value`` if it is finite and in ``lo .. hi``, else a :class:`typer.BadParameter`."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a number in {_fmt(lo)} .. {_fmt(hi)}")
+    if not lo <= value <= hi:
+        raise typer.BadParameter(f"{_fmt(value)} is outside {_fmt(lo)} .. {_fmt(hi)}")
+    return value
+
+
+def ranged(default: Any, lo: float, hi: float, help: str, *names: str) -> Any:
+    """A typer option whose value must lie in ``lo .. hi`` (inclusive)."""
+
+    def _callback(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any:
+        if value is None or ctx.resilient_parsing:
+            return value
+        return check_range(value, lo, hi, param.name or "")
+
+    return typer.Option(
+        default, *names, help=f"{help} ({_fmt(lo)} .. {_fmt(hi)})", callback=_callback
+    )
