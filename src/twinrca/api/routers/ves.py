@@ -2,8 +2,8 @@
 event) and ``POST /eventListener/v7/eventBatch`` (an ``eventList``), per tenant behind
 its API key. Events are decoded as on the ``ves`` topic (KPIs derived, DN-named objects
 resolved to the tenant's topology) and stored at once; a refused event is answered
-with its reason (409 with the reason for a single event, as this API answers refused input; listed in the reply of a batch, the others
-stored), as the same dead-letter rules say."""
+with its reason (409, as this API answers refused input, for a single event; listed in
+the reply of a batch, whose other events are stored)."""
 
 from __future__ import annotations
 
