@@ -5,7 +5,9 @@
 last database commit), ``copy_only_rows_per_s`` (the same rows COPY'd straight into the
 same table, same run), ``naive_rows_per_s`` (one autocommitted INSERT per row),
 ``ratio_to_copy``, ``speedup_vs_naive``, ``alarm_msgs_per_s`` (single-alarm messages
-through Kafka, validation and the store), ``backend``, ``server_version``.
+through Kafka, validation and the store), ``pm_xml_values_per_s`` and
+``ves_events_per_s`` (vendor formats through their decoders, see bench.ingest_vendor),
+``backend``, ``server_version``.
 Starts the services with deploy/services.sh when they are not running.
 """
 
@@ -242,6 +244,7 @@ def _run(args: argparse.Namespace, bootstrap: str, url: str) -> None:
     kpi_topic, alarm_topic = f"{run}.kpi", f"{run}.alarms"
     _create_topics(bootstrap, [kpi_topic, alarm_topic, kpi_topic + ".dlq", alarm_topic + ".dlq"], 2)
 
+    from bench.ingest_vendor import vendor_rates
     from twinrca.ingest.columns import KpiColumns
     from twinrca.ingest.decode import decode_pm_json
     from twinrca.store.base import open_store
@@ -283,6 +286,7 @@ def _run(args: argparse.Namespace, bootstrap: str, url: str) -> None:
         "ratio_to_copy": round(rows_per_s / copy_rate, 3),
         "speedup_vs_naive": round(rows_per_s / naive_rate, 1),
         "alarm_msgs_per_s": round(n_alarms / alarm_s),
+        **vendor_rates(args.quick),
         "backend": "timescaledb",
         "server_version": server,
         "kpi_values": expected,

@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from twinrca.api.deps import ApiContext
-from twinrca.api.routers import incidents, network, ops, predictions, scenarios, webhooks
+from twinrca.api.routers import incidents, network, ops, predictions, scenarios, ves, webhooks
 from twinrca.core.errors import NotFound, TwinRCAError, ValidationError
 
 __all__ = ["ApiContext", "app_for", "create_app"]
@@ -53,6 +53,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         network.topology_router,
         scenarios.router,
         webhooks.router,
+        ves.router,
     ):
         app.include_router(router)
     return app

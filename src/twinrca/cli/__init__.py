@@ -50,13 +50,14 @@ _GROUPS: dict[str, tuple[str, str]] = {
     "fmea": ("twinrca.cli.fmea", "FMEA tables: RPN, Action Priority, criticality."),
     "predict": ("twinrca.cli.predict", "Fault prediction with LightGBM."),
     "store": ("twinrca.cli.store", "Store schema and migrations."),
+    "kpis": ("twinrca.cli.kpis", "Counters and the KPIs mapped from them."),
 }
 
 for _name, (_module, _help) in _GROUPS.items():
     app.add_typer(importlib.import_module(_module).app, name=_name, help=_help)
 
 # top-level commands (demo, serve, dashboard) live in their own modules too
-for _module in ("twinrca.cli.demo", "twinrca.cli.serve"):
+for _module in ("twinrca.cli.demo", "twinrca.cli.serve", "twinrca.cli.analyse"):
     importlib.import_module(_module).register(app)
 
 

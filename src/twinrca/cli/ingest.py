@@ -131,6 +131,21 @@ def files(
     log_templates: Annotated[
         bool, typer.Option(help="Give every log row a template id (drain3, state in the store).")
     ] = True,
+    kpi_mapping: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--kpi-mapping",
+            help="TOML file naming your vendor's counters (extends the shipped TS 28.552 "
+            "mapping; repeatable).",
+        ),
+    ] = None,
+    topology: Annotated[
+        Path | None,
+        typer.Option(
+            "--topology",
+            help="Topology JSON resolving DN-named objects (default: the store's topology).",
+        ),
+    ] = None,
 ) -> None:
     """Read files and folders with the same decoders into the store (no Kafka).
 
@@ -139,9 +154,13 @@ def files(
     """
     from tqdm import tqdm
 
+    from twinrca.core.topology import Topology
     from twinrca.ingest.files import dead_letter_file_sink, ingest_files, iter_files
+    from twinrca.ingest.kpimap import load_mapping
 
     settings = _settings()
+    mapping = load_mapping(kpi_mapping or [])
+    topo = Topology.from_json(topology) if topology is not None else None
     names = list(iter_files(paths))
     sink, dead_path = dead_letter_file_sink(
         dead_letters if dead_letters is not None else settings.data_dir / "dead-letters"
@@ -156,7 +175,11 @@ def files(
             dead_letters=sink,
             progress=lambda _: bar.update(),
             log_templates=log_templates,
+            kpi_mapping=mapping,
+            topology=topo,
         )
+        if topo is not None:
+            store.save_topology(topo)
     for path, reason in result.skipped:
         typer.echo(f"skipped {path}: {reason}", err=True)
     typer.echo(
@@ -164,6 +187,21 @@ def files(
         f"kpis={result.kpis_written} alarms={result.alarms_written} logs={result.logs_written} "
         f"duplicates={result.duplicates_skipped} dead_letters={len(result.dead_letters)}"
     )
+    typer.echo(
+        f"counters: mapped={result.kpis_mapped} derived_kpis={result.kpis_derived} "
+        f"unmapped={result.kpis_unmapped} (see `twinrca kpis unmapped`)"
+    )
+    for path, warning in result.warnings[:20]:
+        typer.echo(f"warning {path}: {warning}", err=True)
+    if len(result.warnings) > 20:
+        typer.echo(f"... {len(result.warnings) - 20} more warnings", err=True)
+    if result.unknown_objects:
+        shown = ", ".join(list(result.unknown_objects)[:10])
+        typer.echo(
+            f"{len(result.unknown_objects)} objects not in the topology, stored under their "
+            f"own names: {shown}",
+            err=True,
+        )
     if result.dead_letters:
         reasons = " ".join(f"{k}={v}" for k, v in result.dead_letters_by_reason().items())
         typer.echo(f"dead letters ({reasons}) written to {dead_path}", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -58,3 +59,38 @@ def info() -> None:
             typer.echo(f"features: {used}")
         else:
             typer.echo("schema not created yet: run `twinrca store migrate`")
+
+
+@app.command()
+def export(
+    kind: str = typer.Option(..., "--kind", help="kpis, alarms, logs or incidents."),
+    out: Path = typer.Option(..., "--out", help="F.csv or F.parquet."),
+    start: str | None = typer.Option(None, "--from", help="Start time (RFC 3339)."),
+    end: str | None = typer.Option(None, "--to", help="End time (RFC 3339)."),
+    element: str | None = typer.Option(None, "--element", help="One element (or source)."),
+) -> None:
+    """Write what was ingested (or diagnosed) as CSV or Parquet."""
+    from twinrca.core.settings import load_settings
+    from twinrca.store.export import export_frame, write_frame
+
+    settings = load_settings()
+    with _open(settings) as store:
+        frame = export_frame(
+            store, kind, start=_time(start, "--from"), end=_time(end, "--to"), element=element
+        )
+    path = write_frame(frame, out)
+    typer.echo(f"{len(frame)} {kind} rows written to {path}")
+
+
+def _time(text: str | None, option: str):
+    import pandas as pd
+
+    from twinrca.core.errors import ValidationError
+
+    if text is None:
+        return None
+    try:
+        ts = pd.Timestamp(text)
+    except ValueError:
+        raise ValidationError("bad_time", f"{option} {text!r}: not a time") from None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts

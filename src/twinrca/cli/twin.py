@@ -79,3 +79,19 @@ def calibrate(
     kpis = pd.read_parquet(scenario / "tables" / "kpis.parquet")
     report = calibrate_from_frame(topo, kpis, holdout_days=holdout_days)
     typer.echo(json.dumps(report.metrics))
+
+
+@app.command("vendor-formats")
+def vendor_formats(
+    scenario: Path = typer.Argument(..., help="A folder written by `twinrca twin generate`."),
+    out: Path = typer.Option(..., "--out", help="Folder for the vendor-format recording."),
+) -> None:
+    """Write a generated scenario as an operator's recording would be: TS 32.435 PM files
+    with TS 28.552 counters, VES and 3GPP alarms, a DN-named topology."""
+    from twinrca.core.errors import ValidationError
+    from twinrca.ingest.vendorscenario import write_vendor_scenario
+
+    if not (scenario / "topology.json").is_file():
+        raise ValidationError("missing_file", f"SCENARIO {scenario}: no topology.json in it")
+    counts = write_vendor_scenario(scenario, out)
+    typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()) + f" written to {out}")

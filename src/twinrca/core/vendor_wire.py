@@ -19,6 +19,7 @@ from twinrca.core.wire import format_time
 
 __all__ = [
     "STYLESHEET",
+    "Value",
     "pm_file_xml",
     "ves_batch",
     "ves_fault",
@@ -41,7 +42,7 @@ def _text(value: Value) -> str:
         return value
     if isinstance(value, list | tuple):
         return "".join(f"{float(v):.10g}," for v in value)  # trailing comma, as vendors write
-    number = float(value)
+    number = float(value)  # type: ignore[arg-type]  # a number (sequences handled above)
     return f"{number:.10g}" if number == number else "NIL"  # NaN: not available
 
 

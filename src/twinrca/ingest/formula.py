@@ -107,7 +107,7 @@ class Formula:
         if name is not None:
             return period if name == PERIOD else column(name)
         if isinstance(node, ast.Constant):
-            return float(node.value)
+            return float(node.value)  # type: ignore[arg-type]  # numbers only (_check)
         if isinstance(node, ast.BinOp):
             op = _OPS[type(node.op)]
             return op(self._eval(node.left, column, period), self._eval(node.right, column, period))

@@ -80,6 +80,7 @@ class KpiMapping:
         self.aliases: dict[str, str] = {}
         self.distributions: dict[str, np.ndarray] = {}
         self.sources: list[str] = []
+        self.native: set[str] = set()
 
     def update(self, doc: dict[str, object], where: str) -> None:
         """Add (and override) what one TOML document defines."""
@@ -89,6 +90,10 @@ class KpiMapping:
             if not isinstance(std, str) or not std:
                 raise ConfigError(f"{where}: aliases.{vendor} must name a counter")
             self.aliases[vendor] = std
+        native = doc.get("native", [])
+        if not isinstance(native, list) or not all(isinstance(n, str) for n in native):
+            raise ConfigError(f"{where}: native must be a list of KPI names")
+        self.native.update(native)
         for name, raw in _table(doc, "distributions", where).items():
             self.distributions[name] = _bins(name, raw, where)
         self.sources.append(where)
@@ -111,7 +116,7 @@ class KpiMapping:
         return counter
 
     def is_mapped(self, std: str, inputs: frozenset[str]) -> bool:
-        if std in self.kpis or std in inputs:
+        if std in self.kpis or std in inputs or std in self.native:
             return True
         base = std.split(BIN, 1)[0] if BIN in std else None
         if base is not None:
@@ -125,13 +130,16 @@ class KpiMapping:
         if not len(raw):
             return out, stats
         frame = raw.to_frame_ns()
-        frame["std"] = [self.standard_name(c) for c in frame["measurement"]]
+        names = {n: self.standard_name(n) for n in set(raw.measurement)}
         inputs = self.inputs
-        mapped = {n: self.is_mapped(n, inputs) for n in frame["std"].unique()}
-        is_mapped = frame["std"].map(mapped).to_numpy(bool)
+        mapped = {n: self.is_mapped(std, inputs) for n, std in names.items()}
+        frame["std"] = [names[n] for n in raw.measurement]
+        is_mapped = np.fromiter((mapped[n] for n in raw.measurement), bool, len(raw))
         stats.mapped = int(is_mapped.sum())
-        stats.unmapped = int((~is_mapped).sum())
-        stats.unmapped_names = Counter(frame.loc[~is_mapped, "measurement"])
+        stats.unmapped = len(raw) - stats.mapped
+        stats.unmapped_names = Counter(
+            n for n, ok in zip(raw.measurement, is_mapped.tolist(), strict=True) if not ok
+        )
         wide = self._wide(frame)
         for name, series in self._evaluate(wide).items():
             _append(out, wide, name, series)

@@ -28,7 +28,13 @@ import numpy as np
 import pandas as pd
 
 from twinrca.core.topology import ElementKind, Topology
-from twinrca.core.vendor_wire import pm_file_xml, ves_fault, ves_measurement, ves_stnd_defined
+from twinrca.core.vendor_wire import (
+    Value,
+    pm_file_xml,
+    ves_fault,
+    ves_measurement,
+    ves_stnd_defined,
+)
 
 __all__ = ["DN_PREFIX", "VENDOR_MAPPING", "element_dn", "write_vendor_scenario"]
 
@@ -60,11 +66,11 @@ def element_dn(topology: Topology, element_id: str) -> str:
     return f"ManagedElement={_safe(element_id)}"
 
 
-def _counters(row: pd.Series, rng: np.random.Generator) -> dict[str, object]:
+def _counters(row: pd.Series, rng: np.random.Generator) -> dict[str, Value]:
     def n(x: float) -> float:
         return float(np.round(x))
 
-    def rate(att: str, succ: str, sr: float, split: bool = False) -> dict[str, object]:
+    def rate(att: str, succ: str, sr: float, split: bool = False) -> dict[str, Value]:
         if not np.isfinite(sr):
             return {}
         ok = n(_ATT * sr / 100.0)
@@ -73,7 +79,7 @@ def _counters(row: pd.Series, rng: np.random.Generator) -> dict[str, object]:
         first = n(ok * 0.7)  # per-cause sub-counters, as TS 28.552 writes them
         return {att: _ATT, f"{succ}.mo-Data": first, f"{succ}.mt-Access": ok - first}
 
-    out: dict[str, object] = {}
+    out: dict[str, Value] = {}
     out |= rate("RRC.ConnEstabAtt", "RRC.ConnEstabSucc", row["rrc_setup_sr"], split=True)
     out |= rate("DRB.EstabAtt", "DRB.EstabSucc", row["erab_setup_sr"])
     out |= rate("MM.HoExeIntraReq", "MM.HoExeIntraSucc", row["ho_sr"])

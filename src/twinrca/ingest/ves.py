@@ -140,10 +140,15 @@ def _number(value: object) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _list(fields: dict[str, object], key: str) -> list[object]:
+    value = fields.get(key)
+    return value if isinstance(value, list) else []
+
+
 def _measured(fields: dict[str, object]) -> dict[str, float]:
     values: dict[str, float] = {}
     for array, ident, prefix in _ARRAYS:
-        for item in fields.get(array) or []:
+        for item in _list(fields, array):
             if not isinstance(item, dict):
                 continue
             who = str(item.get(ident, "")).split()[0] if item.get(ident) else "0"
@@ -151,7 +156,7 @@ def _measured(fields: dict[str, object]) -> dict[str, float]:
                 number = _number(raw) if key != ident else None
                 if number is not None:
                     values[f"{prefix}.{who}.{key}"[:MAX_NAME]] = number
-    for group in fields.get("additionalMeasurements") or []:
+    for group in _list(fields, "additionalMeasurements"):
         if isinstance(group, dict) and isinstance(group.get("hashMap"), dict):
             for key, raw in group["hashMap"].items():
                 number = _number(raw)
@@ -189,7 +194,7 @@ def _measurement(header: dict[str, object], event: dict[str, object], out: KpiCo
         raise ValidationError("empty", "measurement event carries no numeric value")
     suspect = any(
         str(i.get("valuesAreSuspect", "")).lower() == "true"
-        for i in fields.get("nicPerformanceArray") or []
+        for i in _list(fields, "nicPerformanceArray")
         if isinstance(i, dict)
     )
     out.add_batch(mo, list(values), list(values.values()), end_ns, min(gran, 31 * 86400), suspect)
