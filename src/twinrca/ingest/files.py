@@ -23,8 +23,10 @@ Rates and dead-letter counts are recorded in the store
 
 from __future__ import annotations
 
+import csv
 import gzip
 import logging
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -162,6 +164,7 @@ def dead_letter_file_sink(target: Path) -> tuple[DeadLetterSink, Path]:
     """
     if target.is_dir() or not target.suffix:
         target = target / f"dead-letters-{utcnow():%Y%m%dT%H%M%SZ}.jsonl"
+    _check_writable(target)
 
     def sink(dead: list[DeadLetter]) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -169,6 +172,27 @@ def dead_letter_file_sink(target: Path) -> tuple[DeadLetterSink, Path]:
             fh.writelines(d.to_json() + b"\n" for d in dead)
 
     return sink, target
+
+
+def _check_writable(target: Path) -> None:
+    """Refuse, before any work, a dead-letter file that could never be written."""
+    if target.exists() and not target.is_file():
+        raise ValidationError("bad_option", f"dead-letter file {target} is not a regular file")
+    folder = target.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValidationError(
+            "bad_option",
+            f"dead-letter path {target}: {folder} is a file, not a folder",
+            hint="give --dead-letters a folder or a .jsonl file that can be created",
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValidationError(
+            "bad_option",
+            f"dead-letter path {target}: {folder} is not writable",
+            hint="give --dead-letters a writable place",
+        )
 
 
 class _Run:
@@ -262,8 +286,10 @@ def _lines(path: Path, data: bytes, run: _Run, decode: Callable[[bytes, Columns]
 
 def _csv(path: Path, data: bytes, run: _Run) -> None:
     try:
-        for line, raw, exc in decode_pm_csv(data.decode("utf-8", "replace"), run.cols.kpis):
-            run.dead(DeadLetter.of(raw.encode(), exc, f"file:{path}", 0, line))
+        for line, raw, exc in decode_pm_csv(data.decode("utf-8", "surrogateescape"), run.cols.kpis):
+            run.dead(
+                DeadLetter.of(raw.encode("utf-8", "surrogateescape"), exc, f"file:{path}", 0, line)
+            )
     except ValidationError as exc:  # the header: the whole file is refused
         run.dead(DeadLetter.of(data, exc, f"file:{path}", 0, 0))
 
@@ -310,6 +336,19 @@ def _file(path: Path, kind: str, data: bytes, run: _Run) -> int:
     raise ValidationError("unknown_kind", f"unsupported file type: {path.name}")
 
 
+def _file_or_dead_letter(path: Path, kind: str, data: bytes, run: _Run) -> int:
+    """:func:`_file`, except that a file its parser cannot read as a whole becomes one
+    dead letter (``unreadable_file``, the path and the parser's message) and the run goes
+    on; rows decoded before the failure are valid and kept."""
+    try:
+        return _file(path, kind, data, run)
+    except (ValidationError, csv.Error, UnicodeError, ValueError, OverflowError) as exc:
+        log.warning("unreadable file %s: %s", path, exc)
+        err = ValidationError("unreadable_file", f"{path}: {type(exc).__name__}: {exc}")
+        run.dead(DeadLetter.of(data, err, f"file:{path}", 0, 0))
+        return 1
+
+
 def ingest_files(
     paths: Iterable[str | Path],
     store: Store,
@@ -348,7 +387,7 @@ def ingest_files(
             result.skipped.append((path, reason))
         else:
             result.files += 1
-            result.messages += _file(path, kind, data, run)
+            result.messages += _file_or_dead_letter(path, kind, data, run)
             run.end_file()
             run.maybe_flush()
             reporter.maybe_report()

@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
+from typing import Any
 
 from twinrca.core.errors import ValidationError
 from twinrca.ingest.columns import KpiColumns
 from twinrca.ingest.decode import MAX_NAME, time_ns
 from twinrca.ingest.pmvalues import number as _number
 
-__all__ = ["decode_pm_csv", "is_pm_csv_header"]
+__all__ = ["FIELD_LIMIT", "decode_pm_csv", "is_pm_csv_header"]
+
+#: the longest CSV cell read (characters); a longer one costs its row only
+FIELD_LIMIT = 1 << 20
 
 _ALIASES = {
     "managed_object": "managed_object",
@@ -68,23 +73,60 @@ def is_pm_csv_header(header: list[str]) -> bool:
     return "managed_object" in keys and "period_end" in keys
 
 
+_ESCAPED = re.compile("[\udc80-\udcff]")
+
+
+def _bad_encoding(cells: list[str]) -> bool:
+    """Cells holding bytes that were not UTF-8 (decoded with ``surrogateescape``)."""
+    return any(_ESCAPED.search(c) for c in cells)
+
+
+def _rows(reader: Any) -> Iterator[tuple[int, list[str] | None, str]]:
+    """``(line, cells, "")`` per row, or ``(line, None, message)`` for a row the csv module
+    refuses (a NUL byte, a cell over :data:`FIELD_LIMIT`); reading goes on after it."""
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield reader.line_num, None, str(exc)
+            continue
+        yield reader.line_num, cells, ""
+
+
 def decode_pm_csv(text: str, out: KpiColumns) -> Iterator[tuple[int, str, ValidationError]]:
-    """Append every valid row to ``out``; yield ``(line, raw_line, error)`` for the others."""
-    reader = csv.reader(io.StringIO(text))
+    """Append every valid row to ``out``; yield ``(line, raw_line, error)`` for the others.
+
+    ``text`` may hold bytes that were not UTF-8 as surrogates (``surrogateescape``): a
+    row with any is refused (``bad_encoding``), as the JSON and syslog decoders refuse
+    such bytes; a header with any refuses the file.
+    """
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except StopIteration:
         raise ValidationError("empty", "CSV without a header") from None
+    except csv.Error as exc:
+        raise ValidationError("bad_csv", f"CSV header unreadable: {exc}") from None
+    if _bad_encoding(header):
+        raise ValidationError("bad_encoding", "CSV header is not UTF-8")
     keys = _keys(header)
     if not is_pm_csv_header(header):
         raise ValidationError("bad_csv", "CSV header needs managed_object and period_end")
     long = "measurement" in keys and "value" in keys
     extra = [i for i, k in enumerate(keys) if k not in _ALIASES.values()]
-    for cells_list in reader:
-        line = reader.line_num
+    for line, maybe_cells, problem in _rows(reader):
+        if maybe_cells is None:
+            yield line, "", ValidationError("bad_csv", f"line {line}: {problem}", line=line)
+            continue
+        cells_list = maybe_cells
         if not any(c.strip() for c in cells_list):
             continue
         try:
+            if _bad_encoding(cells_list):
+                raise ValidationError("bad_encoding", f"line {line}: bytes that are not UTF-8")
             if len(cells_list) != len(keys):
                 raise ValidationError(
                     "bad_csv",
