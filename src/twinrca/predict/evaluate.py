@@ -118,22 +118,24 @@ def quality(
 
 
 def reliability_curve(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, float | int]]:
-    """Equal-count bins of the predicted probability: mean prediction, observed share and
-    rows per bin (the points of a reliability diagram)."""
+    """Bins at the quantiles of the predicted probability (equal predictions share a bin):
+    mean prediction, observed share and rows per bin (the points of a reliability
+    diagram)."""
     y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
     if len(p) == 0:
         return []
-    order = np.argsort(p, kind="stable")
+    edges = np.unique(np.quantile(p, np.linspace(0.0, 1.0, bins + 1)))
+    idx = np.searchsorted(edges[1:-1], p, side="right")
     out: list[dict[str, float | int]] = []
-    for part in np.array_split(order, min(bins, len(p))):
-        if len(part):
-            out.append(
-                {
-                    "mean_p": float(p[part].mean()),
-                    "observed": float(y[part].mean()),
-                    "rows": len(part),
-                }
-            )
+    for b in np.unique(idx):
+        part = idx == b
+        out.append(
+            {
+                "mean_p": float(p[part].mean()),
+                "observed": float(y[part].mean()),
+                "rows": int(part.sum()),
+            }
+        )
     return out
 
 
