@@ -17,7 +17,12 @@ Prints one JSON object: ``train_rows_per_s``, ``score_rows_per_s`` (compiled eva
 batch), ``lgb_score_rows_per_s``, ``single_row_p99_us``, ``pr_auc``, ``recall_at_p80``,
 ``median_lead_min`` and the same for two baselines (current value of the best KPI,
 logistic regression on current values), ``pr_auc_ratio`` to the better baseline, and
-the quality figures at the other horizons (``--also``, default 15 min).
+the quality figures at the other horizons (``--also``, default 15 min). ``warnings``
+(at every horizon) holds, for the model and the KPI-threshold baseline on the same rows:
+``pr_auc_announced``, ``recall_announced_at_threshold``, ``precision_at_threshold`` (every
+mode), ``median_lead_min`` (announced, warned), ``false_warnings_per_1000_element_days``
+and, for the model's probabilities, ``ece`` with its ``reliability_curve``. Announced
+modes are those the FMEA catalogue flags ``announceable``.
 """
 
 from __future__ import annotations
@@ -175,7 +180,21 @@ def run(source: str, quick: bool, seed: int, horizon: float) -> dict[str, object
             out["threshold_from"] = f"validation seed {seed + 500} (precision 0.8 there)"
         out["target"] = TARGET
         out.update(_by_class(score, test, thr if thr is not None else ev.model.threshold))
+    out["warnings"] = _warnings_block(ev, test, score, thr if source == "twin" else None)
     return out
+
+
+def _warnings_block(ev, test, score: np.ndarray, thr: float | None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The current model and the KPI-threshold baseline on the same test rows; the model's
+    threshold from the validation seed when given (else its held-out slice), the
+    baseline's from the training scenario's held-out slice at precision 0.8."""
+    model_thr = thr if thr is not None else ev.model.threshold
+    return {
+        "model": _warning_figures(score, test, model_thr, probability=True),
+        "baseline_kpi": _warning_figures(
+            _kpi_score(ev, test), test, ev.baseline_kpi.threshold, probability=False
+        ),
+    }
 
 
 def _validation_threshold(model, make, seed: int, quick: bool, horizon: float):  # type: ignore[no-untyped-def]
@@ -189,11 +208,64 @@ def _validation_threshold(model, make, seed: int, quick: bool, horizon: float): 
 
 
 def _announced_modes() -> set[str]:
-    """Modes whose service loss follows a precursor the twin shows (battery draining,
-    memory leak, cabinet heating, microwave fade)."""
+    """Modes the FMEA catalogue flags announceable: their service loss follows a precursor
+    the twin shows (battery draining, memory leak, cabinet heating, microwave fade)."""
     from twinrca.fmea.catalogue import load_catalogue
 
-    return {m.id for m in load_catalogue() if m.follows is not None}
+    return {m.id for m in load_catalogue().announceable()}
+
+
+def _kpi_score(ev, ds) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The KPI-threshold baseline: sign * the best current KPI (chosen on training rows)."""
+    col = ds.frame[ev.baseline_kpi_name].to_numpy(float)
+    return ev.baseline_kpi_sign * np.nan_to_num(col)
+
+
+def _warning_figures(  # type: ignore[no-untyped-def]
+    score: np.ndarray, ds, threshold: float, *, probability: bool
+) -> dict[str, object]:
+    """The issue-15 figures of one scorer at one threshold: PR-AUC and recall of announced
+    faults, precision over every mode, median lead of warned announced faults, false
+    warning episodes per 1000 element-days, and (probabilities only) the calibration
+    error with its reliability curve."""
+    from twinrca.predict.evaluate import (
+        expected_calibration_error,
+        false_warnings_per_1000_element_days,
+        lead_times,
+        pr_auc,
+        reliability_curve,
+    )
+
+    y, warn = ds.y, score >= threshold
+    ann = np.array([m in _announced_modes() for m in ds.mode]) & (y == 1)
+    keep = (y == 0) | ann
+    fid = ds.fault_id
+    n_ann = len(np.unique(fid[ann & (fid >= 0)]))
+    leads = lead_times(warn & ann, y, ds.lead_min, fid)
+    out: dict[str, object] = {
+        "threshold": float(threshold),
+        "pr_auc_announced": round(pr_auc(y[keep], score[keep]), 4),
+        "recall_announced_at_threshold": round(len(leads) / n_ann, 4) if n_ann else None,
+        "precision_at_threshold": (round(float(np.mean(y[warn] == 1)), 4) if warn.any() else None),
+        "median_lead_min": round(float(np.median(leads)), 1) if len(leads) else None,
+        "false_warnings_per_1000_element_days": round(
+            false_warnings_per_1000_element_days(
+                warn,
+                y,
+                ds.frame["time"].to_numpy(),
+                ds.frame["element"].to_numpy(),
+                ds.period_min,
+            ),
+            2,
+        ),
+    }
+    if probability:
+        out["ece"] = round(expected_calibration_error(y, score), 4)
+        out["reliability_curve"] = [
+            {k: round(v, 4) if isinstance(v, float) else v for k, v in b.items()}
+            for b in reliability_curve(y, score)
+        ]
+    return out
 
 
 def _by_class(score: np.ndarray, test, threshold: float) -> dict[str, object]:  # type: ignore[no-untyped-def]
@@ -237,14 +309,12 @@ def _other_horizon(source: str, quick: bool, seed: int, horizon: float) -> dict[
 
     make = _twin if source == "twin" else _synthetic
     print(f"[bench.predict] horizon {horizon:g} min", file=sys.stderr)
-    ev = train_evaluate(
-        make(seed, quick, horizon),
-        test=make(seed + 1000, quick, horizon),
-        seed=seed,
-        config=_config(source),
-    )
+    test = make(seed + 1000, quick, horizon)
+    ev = train_evaluate(make(seed, quick, horizon), test=test, seed=seed, config=_config(source))
     best = max(ev.baseline_kpi.pr_auc, ev.baseline_lr.pr_auc)
+    score = ev.model.predict(ev.model.matrix(test.frame))
     return {
+        "warnings": _warnings_block(ev, test, score, None),
         **ev.test.to_json(),
         "baseline_kpi_pr_auc": round(ev.baseline_kpi.pr_auc, 4),
         "baseline_lr_pr_auc": round(ev.baseline_lr.pr_auc, 4),

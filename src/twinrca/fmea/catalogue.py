@@ -141,6 +141,10 @@ class FailureMode:
     follow_prob: float = 1.0  # share of root faults that lead to this follower
     primary: bool = True
     self_clearing: bool = True  # ends by itself (grid back, rain over); False: until repaired
+    # a precursor the telemetry shows (battery draining, memory rising, cabinet heating,
+    # microwave fade) comes before its onset: forecasters may warn of it; False: sudden
+    # (board failure, process crash), its risk may raise FMEA occurrence but warns no one
+    announceable: bool = False
 
     @property
     def correct_remediation(self) -> str | None:
@@ -223,6 +227,10 @@ class Catalogue:
             return self._actions[action_id]
         except KeyError:
             raise NotFound(f"no remediation action {action_id!r}") from None
+
+    def announceable(self) -> list[FailureMode]:
+        """The modes a precursor announces (the only ones forecasters warn of)."""
+        return [m for m in self._modes.values() if m.announceable]
 
     def by_kind(self, kind: ElementKind | str) -> list[FailureMode]:
         kind = ElementKind(kind)
@@ -333,6 +341,7 @@ def _mode(doc: Mapping[str, Any]) -> FailureMode:
         follow_prob=float(doc.get("follow_prob", 1.0)),
         primary=bool(doc.get("primary", True)),
         self_clearing=bool(doc.get("self_clearing", True)),
+        announceable=bool(doc.get("announceable", False)),
     )
 
 

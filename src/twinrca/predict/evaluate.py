@@ -8,10 +8,13 @@ import numpy as np
 
 __all__ = [
     "Quality",
+    "expected_calibration_error",
+    "false_warnings_per_1000_element_days",
     "lead_times",
     "pr_auc",
     "quality",
     "recall_at_precision",
+    "reliability_curve",
     "threshold_for_precision",
 ]
 
@@ -112,3 +115,67 @@ def quality(
         precision_at_threshold=tp / warn.sum() if warn.any() else float("nan"),
         recall_at_threshold=tp / max(float(np.sum(y)), 1.0),
     )
+
+
+def reliability_curve(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, float | int]]:
+    """Bins at the quantiles of the predicted probability (equal predictions share a bin):
+    mean prediction, observed share and rows per bin (the points of a reliability
+    diagram)."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    if len(p) == 0:
+        return []
+    edges = np.unique(np.quantile(p, np.linspace(0.0, 1.0, bins + 1)))
+    idx = np.searchsorted(edges[1:-1], p, side="right")
+    out: list[dict[str, float | int]] = []
+    for b in np.unique(idx):
+        part = idx == b
+        out.append(
+            {
+                "mean_p": float(p[part].mean()),
+                "observed": float(y[part].mean()),
+                "rows": int(part.sum()),
+            }
+        )
+    return out
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """Row-weighted mean |observed share - mean prediction| over equal-count bins."""
+    curve = reliability_curve(y, p, bins)
+    total = sum(int(b["rows"]) for b in curve)
+    if total == 0:
+        return float("nan")
+    return float(sum(abs(b["observed"] - b["mean_p"]) * b["rows"] for b in curve) / total)
+
+
+def false_warnings_per_1000_element_days(
+    warn: np.ndarray,
+    y: np.ndarray,
+    time: np.ndarray,
+    element: np.ndarray,
+    period_min: float,
+) -> float:
+    """Warning episodes (runs of warned rows of one element, a gap of more than one period
+    ends a run) with no positive row, per 1000 element-days observed."""
+    import pandas as pd
+
+    df = pd.DataFrame(
+        {
+            "w": np.asarray(warn, dtype=bool),
+            "y": np.asarray(y) == 1,
+            "t": pd.to_datetime(np.asarray(time), utc=True),
+            "e": np.asarray(element),
+        }
+    )
+    if df.empty:
+        return float("nan")
+    span_days = (df["t"].max() - df["t"].min()).total_seconds() / 86400.0
+    element_days = max(span_days, period_min / 1440.0) * df["e"].nunique()
+    w = df[df["w"]].sort_values(["e", "t"])
+    if w.empty:
+        return 0.0
+    step = w.groupby("e")["t"].diff().dt.total_seconds().div(60.0)
+    new = (w["e"] != w["e"].shift()) | (step > period_min * 1.5)
+    episode = new.cumsum()
+    false = int((~w.groupby(episode)["y"].any()).sum())
+    return 1000.0 * false / element_days

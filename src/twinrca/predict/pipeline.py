@@ -96,6 +96,7 @@ class Evaluation:
     train_rows: int
     test_rows: int
     train_seconds: float
+    baseline_kpi_sign: float = 1.0  # the KPI baseline scores sign * current value
 
 
 def _best_current_kpi(ds: Dataset, rows: np.ndarray) -> tuple[int, float]:
@@ -178,4 +179,4 @@ def train_evaluate(
         threshold=threshold_for_precision(ds.y[ho], lr.predict_proba(z(x[ho]))[:, 1]),
     )
     model.metrics.update({"pr_auc": q.pr_auc, "recall_at_p80": q.recall_at_p80})
-    return Evaluation(model, q, q_kpi, ds.names[j], q_lr, int(tr.sum()), int(te.sum()), secs)
+    return Evaluation(model, q, q_kpi, ds.names[j], q_lr, int(tr.sum()), int(te.sum()), secs, sign)

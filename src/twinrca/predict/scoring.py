@@ -27,6 +27,7 @@ __all__ = [
     "fmea_predictions",
     "json_number",
     "score_frame",
+    "sudden_modes",
 ]
 
 log = logging.getLogger(__name__)
@@ -88,11 +89,26 @@ class FaultWarning:
         }
 
 
+def sudden_modes() -> frozenset[str]:
+    """Catalogue modes no precursor announces (board failure, process crash, ...): their
+    risk may raise FMEA occurrence but they get no warnings."""
+    from twinrca.fmea.catalogue import load_catalogue
+
+    return frozenset(m.id for m in load_catalogue() if not m.announceable)
+
+
 def score_frame(
-    model: RiskModel, features: pd.DataFrame, *, threshold: float | None = None, explain: int = 3
+    model: RiskModel,
+    features: pd.DataFrame,
+    *,
+    threshold: float | None = None,
+    explain: int = 3,
+    silent_modes: Collection[str] | None = None,
 ) -> list[FaultWarning]:
     """Warnings for the rows of ``features`` (``time``, ``element`` + model columns)
-    whose calibrated risk reaches the model's threshold."""
+    whose calibrated risk reaches the model's threshold. A row whose most likely mode is
+    in ``silent_modes`` (default: the catalogue's modes not flagged announceable) warns of
+    nothing; modes outside the catalogue warn."""
     if features.empty:
         return []
     x = model.matrix(features)
@@ -102,6 +118,11 @@ def score_frame(
     if not len(hit):
         return []
     modes = model.predict_mode(x[hit])
+    silent = sudden_modes() if silent_modes is None else frozenset(silent_modes)
+    keep = [k for k, m in enumerate(modes) if m not in silent]
+    hit, modes = hit[keep], [modes[k] for k in keep]
+    if not len(hit):
+        return []
     reasons = model.explain(x[hit], top=explain) if explain else [[] for _ in hit]
     gap, hor = timedelta(minutes=model.gap_min), timedelta(minutes=model.horizon_min)
     out = []
@@ -140,7 +161,8 @@ class StreamScorer:
     """Feed the KPI rows (and alarms) of each period; get that period's warnings.
 
     ``elements`` restricts scoring (e.g. to cells) while every element's data still feeds
-    the topology features; ``threshold`` overrides the model's warning threshold."""
+    the topology features; ``threshold`` overrides the model's warning threshold;
+    ``silent_modes`` as in :func:`score_frame`."""
 
     def __init__(
         self,
@@ -152,8 +174,10 @@ class StreamScorer:
         threshold: float | None = None,
         explain: int = 3,
         elements: Collection[str] | None = None,
+        silent_modes: Collection[str] | None = None,
     ) -> None:
         self.model = model
+        self.silent_modes = silent_modes  # None: the catalogue's unannounceable modes
         self.elements = None if elements is None else set(elements)
         self.threshold = threshold
         self.explain = explain
@@ -178,7 +202,13 @@ class StreamScorer:
         if self.elements is not None:  # e.g. cells only; the others were context
             latest = latest[latest["element"].isin(self.elements)]
         latest = latest.reset_index(drop=True)
-        return score_frame(self.model, latest, threshold=self.threshold, explain=self.explain)
+        return score_frame(
+            self.model,
+            latest,
+            threshold=self.threshold,
+            explain=self.explain,
+            silent_modes=self.silent_modes,
+        )
 
 
 def _append(old: pd.DataFrame | None, new: pd.DataFrame, keep: pd.Timedelta) -> pd.DataFrame:
