@@ -140,7 +140,9 @@ class PostgresStore(PgExtrasMixin, Store):
                 hint="install TimescaleDB there, or set TWINRCA_STORE__BACKEND=postgres",
             )
         try:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            # in public, not in the search path's first schema (often a tenant's, dropped
+            # with it); its functions are schema-qualified wherever the extension lives
+            conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb SCHEMA public")
             conn.commit()
         except psycopg.Error as exc:
             raise ConfigError(
