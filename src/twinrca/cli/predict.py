@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from twinrca.cli.options import ranged
 from twinrca.core.errors import ValidationError
 
 __all__ = ["app"]
@@ -56,8 +57,8 @@ def cv(
     id_col: _Id,
     target: Annotated[str, typer.Option("--target", help="target column of the label table")],
     table: _Tables = [],  # noqa: B006 - typer reads the default
-    folds: Annotated[int, typer.Option("--folds")] = 5,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    folds: int = ranged(5, 2, 100, "cross-validation folds", "--folds"),
+    seed: int = ranged(0, 0, 2**32 - 1, "random seed", "--seed"),
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON line")] = False,
 ) -> None:
     """Stratified K-fold cross-validation: out-of-fold log loss and accuracy."""
@@ -91,7 +92,7 @@ def fit(
     id_col: _Id,
     target: Annotated[str, typer.Option("--target")],
     table: _Tables = [],  # noqa: B006
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: int = ranged(0, 0, 2**32 - 1, "random seed", "--seed"),
     out: Annotated[Path | None, typer.Option("--out", help="model file (JSON)")] = None,
     registry: Annotated[Path | None, typer.Option("--registry", help="registry folder")] = None,
     name: Annotated[
@@ -138,7 +139,9 @@ def score(
     ] = None,
     registry: Annotated[Path | None, typer.Option("--registry")] = None,
     name: Annotated[str, typer.Option("--name")] = "incident-table",
-    version: Annotated[int | None, typer.Option("--version")] = None,
+    version: int | None = ranged(
+        None, 1, 2**31 - 1, "registry version (default: the latest)", "--version"
+    ),
     out: Annotated[Path, typer.Option("--out", help="probabilities CSV")] = Path("predictions.csv"),
 ) -> None:
     """Class probabilities for the ids of ``--labels`` (tables of the fitted shapes)."""
