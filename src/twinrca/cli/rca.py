@@ -91,5 +91,7 @@ def rank(
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2))
-    top = result.entities[0] if result.entities else None
-    typer.echo(f"{result.method}: top entity {top.entity if top else '-'}; wrote {out}", err=True)
+    for metric, why in result.skipped:
+        typer.echo(f"skipped metric {metric}: {why}", err=True)
+    top = result.entities[0]  # at least one metric is scored (else no_data was raised)
+    typer.echo(f"{result.method}: top entity {top.entity}; wrote {out}", err=True)
