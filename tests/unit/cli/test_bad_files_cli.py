@@ -1,0 +1,88 @@
+"""Malformed settings TOML and corrupt .xlsx files: exit 2 and one line naming the file
+(and the line of the TOML), never an internal error (issue 16)."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from twinrca.cli import main
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    return int(exc.value.code or 0), capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (b'tenant = "a"\nbad key = 1\n', "line 2"),
+        (b'tenant = "unterminated\n', "line 1"),
+        (b'[store]\nbackend = "embedded"\n[store]\n', "line 3"),  # a table defined twice
+        (b'tenant = "\xff"\n', "UTF-8"),
+    ],
+)
+@pytest.mark.parametrize("how", ["env", "cwd"])
+def test_malformed_settings_toml_names_the_file_and_line(
+    text: bytes,
+    line: str,
+    how: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / ("custom.toml" if how == "env" else "twinrca.toml")
+    path.write_bytes(text)
+    if how == "env":
+        monkeypatch.setenv("TWINRCA_CONFIG", str(path))
+    else:
+        monkeypatch.delenv("TWINRCA_CONFIG", raising=False)
+        monkeypatch.chdir(tmp_path)
+    for argv in (["store", "info"], ["fmea", "history"]):  # both read the settings
+        code, err = _run(argv, capsys)
+        assert code == 2, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and path.name in lines[0] and line in lines[0], lines
+        assert "internal error" not in err
+
+
+def _zip_with_garbage(path: Path) -> None:
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types")
+        z.writestr("xl/workbook.xml", "not xml")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: p.write_bytes(b""),
+        lambda p: p.write_bytes(b"PK\x03\x04 truncated zip"),
+        lambda p: p.write_bytes(bytes(range(256)) * 8),
+        _zip_with_garbage,
+    ],
+    ids=["empty", "truncated", "binary", "zip-of-garbage"],
+)
+def test_corrupt_xlsx_in_fmea_import_exits_2_naming_the_file(
+    make, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "ratings.xlsx"
+    make(path)
+    code, err = _run(
+        ["fmea", "import", str(path), "--state", str(tmp_path / "st"), "--dry-run"], capsys
+    )
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "ratings.xlsx" in lines[0] and "internal error" not in err
+
+
+def test_xlsx_without_the_fmea_sheet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pandas as pd
+
+    path = tmp_path / "other.xlsx"
+    pd.DataFrame({"a": [1]}).to_excel(path, sheet_name="Sheet1", index=False)
+    code, err = _run(["fmea", "import", str(path), "--state", str(tmp_path), "--dry-run"], capsys)
+    assert code == 2 and "other.xlsx" in err and "FMEA" in err
