@@ -79,7 +79,9 @@ def _debug_requested(argv: list[str]) -> bool:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    """One line on stderr (a library's multi-line message is joined) and the exit code."""
+    one_line = " | ".join(part.strip() for part in message.splitlines() if part.strip())
+    typer.secho(f"error: {one_line}", fg=typer.colors.RED, err=True)
     sys.exit(code)
 
 

@@ -72,11 +72,18 @@ def calibrate(
     """Fit per-cell capacity, demand scale and sensitivity; print held-out errors."""
     import pandas as pd
 
+    from twinrca.core.errors import ValidationError
     from twinrca.core.topology import Topology
     from twinrca.twin_replay.calibrate import calibrate_from_frame
 
     topo = Topology.from_json(scenario / "topology.json")
-    kpis = pd.read_parquet(scenario / "tables" / "kpis.parquet")
+    tables = scenario / "tables" / "kpis.parquet"
+    try:
+        kpis = pd.read_parquet(tables)
+    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+        raise ValidationError(
+            "unreadable_file", f"--scenario {scenario}: cannot read {tables}: {exc}"
+        ) from exc
     report = calibrate_from_frame(topo, kpis, holdout_days=holdout_days)
     typer.echo(json.dumps(report.metrics))
 

@@ -86,3 +86,60 @@ def test_xlsx_without_the_fmea_sheet(tmp_path: Path, capsys: pytest.CaptureFixtu
     pd.DataFrame({"a": [1]}).to_excel(path, sheet_name="Sheet1", index=False)
     code, err = _run(["fmea", "import", str(path), "--state", str(tmp_path), "--dry-run"], capsys)
     assert code == 2 and "other.xlsx" in err and "FMEA" in err
+
+
+def _topology(tmp: Path) -> Path:
+    from twinrca.twin_replay.network import generate_topology
+
+    path = tmp / "topology.json"
+    generate_topology(10, seed=0).to_json(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["fmea", "table", "--ap-table", "{bin}.csv", "--state", "{tmp}"],
+        ["fmea", "ap-table", "--load", "{bin}.csv", "--state", "{tmp}/st"],
+        ["kpis", "unmapped", "--kpi-mapping", "{bin}.toml"],
+        ["twin", "generate", "--inventory", "{bin}.json", "--out", "{tmp}/g"],
+        ["twin", "calibrate", "--scenario", "{scn}"],  # corrupt tables/kpis.parquet
+        ["twin", "calibrate", "--scenario", "{shape}"],  # topology.json of the wrong shape
+        ["ingest", "files", "{tmp}", "--topology", "{shape}/topology.json"],
+    ],
+    ids=["ap-table", "ap-load", "kpi-mapping", "inventory", "parquet", "topo-key", "topo-ingest"],
+)
+def test_binary_or_misshapen_inputs_exit_2_naming_the_file(
+    argv: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TWINRCA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TWINRCA_STORE__EMBEDDED_PATH", str(tmp_path / "data" / "s.duckdb"))
+    blob = bytes(range(128, 256)) * 20
+    for suffix in (".csv", ".toml", ".json"):
+        (tmp_path / f"bin{suffix}").write_bytes(blob)
+    scn = tmp_path / "scn"
+    (scn / "tables").mkdir(parents=True)
+    _topology(scn)
+    (scn / "tables" / "kpis.parquet").write_bytes(b"PAR1" + blob + b"PAR1")
+    shape = tmp_path / "shape"
+    shape.mkdir()
+    text = _topology(shape).read_text().replace('"kind"', '"kindd"', 1)
+    (shape / "topology.json").write_text(text)
+    args = [a.format(bin=tmp_path / "bin", tmp=tmp_path, scn=scn, shape=shape) for a in argv]
+    code, err = _run(args, capsys)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    named = {"bin", "kpis.parquet", "topology.json"}
+    assert any(n in lines[0] for n in named), lines[0]
+
+
+def test_a_multi_line_library_message_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from twinrca.cli import _fail
+
+    with pytest.raises(SystemExit):
+        _fail("first\n  second\n\nthird", 2)
+    assert capsys.readouterr().err == "error: first | second | third\n"
