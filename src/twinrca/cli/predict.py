@@ -48,7 +48,8 @@ def _tables(paths: list[Path]) -> dict[str, object]:
 def _progress(total: int, desc: str) -> Any:
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
+    # no bar unless stderr is a terminal: an error then stays the one line on stderr
+    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False, disable=None)
 
 
 @app.command()
@@ -65,17 +66,16 @@ def cv(
     from twinrca.predict.tabular import cross_validate
 
     label_frame, tables = _read(labels), _tables(table)
-    bar = _progress(folds, "folds")
-    res = cross_validate(
-        label_frame,
-        tables,
-        id_col=id_col,
-        target_col=target,
-        folds=folds,
-        seed=seed,
-        progress=lambda _i: bar.update(1),
-    )
-    bar.close()
+    with _progress(folds, "folds") as bar:
+        res = cross_validate(
+            label_frame,
+            tables,
+            id_col=id_col,
+            target_col=target,
+            folds=folds,
+            seed=seed,
+            progress=lambda _i: bar.update(1),
+        )
     if as_json:
         typer.echo(json.dumps(res.to_json()))
     else:

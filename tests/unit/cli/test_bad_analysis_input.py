@@ -116,3 +116,31 @@ def test_causal_discover_with_no_usable_row_exits_2(
     code, err = _run(["causal", "discover", "--alarms", str(path), "--out", "x.csv"], capsys)
     assert code == 2 and "0 usable alarm rows of 3" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("labels", "args", "needle"),
+    [
+        (b"id,t\n1,a\n2,b\n", ["fit", "--target", "nope", "--out", "m.json"], "no column 'nope'"),
+        (b"id,t\n1,a\n2,b\n", ["cv", "--target", "t", "--id", "x"], "no column 'x'"),
+        (b"id,t\n0,a\n1,b\n2,a\n3,b\n", ["cv", "--target", "t", "--folds", "2"], "too few"),
+        (b"id,t\n1,a\n2,\n3,b\n", ["fit", "--target", "t", "--out", "m.json"], "1 empty values"),
+        (b"id,t\n1,a\n2,a\n", ["fit", "--target", "t", "--out", "m.json"], "single class"),
+    ],
+)
+def test_predict_refuses_labels_that_cannot_support_a_model(
+    labels: bytes,
+    args: list[str],
+    needle: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "l.csv").write_bytes(labels)
+    argv = ["predict", args[0], "--labels", "l.csv", "--id", "id", *args[1:]]
+    code, err = _run(argv, capsys)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], lines
+    assert not (tmp_path / "m.json").exists()

@@ -50,6 +50,9 @@ MAPPING = b'[kpis.prb]\nformula = "a / b"\nunit = "%"\n'
 SYSLOG = b"<13>1 2024-06-01T00:00:00Z host app - - - hello\n"
 PM_CSV = b"managed_object,period_end,prb_utilisation\ncell:1,2024-06-01T01:15:00Z,41\n"
 
+LABELS = b"id,t\n" + b"".join(b"%d,%s\n" % (i, b"ab"[i % 2 : i % 2 + 1]) for i in range(24))
+TABLE = b"id,x,kind\n" + b"".join(b"%d,%d.5,k%d\n" % (i % 24, i, i % 3) for i in range(40))
+
 # name -> (seed content maker, file name, argv maker(file, tmp))
 Argv = Callable[[Path, Path], list[str]]
 COMMANDS: dict[str, tuple[Callable[[Path], bytes], str, Argv]] = {
@@ -199,6 +202,40 @@ COMMANDS: dict[str, tuple[Callable[[Path], bytes], str, Argv]] = {
         "x.log",
         lambda f, t: ["logs", "parse", "-i", str(f), "-f", "<Content>", "-o", str(t / "p.csv")],
     ),
+    "predict cv --labels": (
+        lambda t: LABELS,
+        "labels.csv",
+        lambda f, t: [
+            "predict",
+            "cv",
+            "--labels",
+            str(f),
+            "--id",
+            "id",
+            "--target",
+            "t",
+            "--folds",
+            "2",
+        ],
+    ),
+    "predict fit --table": (
+        lambda t: TABLE,
+        "events.csv",
+        lambda f, t: [
+            "predict",
+            "fit",
+            "--labels",
+            str(t / "labels.csv"),
+            "--id",
+            "id",
+            "--target",
+            "t",
+            "--table",
+            str(f),
+            "--out",
+            str(t / "m.json"),
+        ],
+    ),
     "analyse --topology": (
         _topology_json,
         "t.json",
@@ -248,7 +285,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monkey
 
 
 @settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(name=st.sampled_from(sorted(COMMANDS)), data=st.data())
 def test_bad_input_files_exit_0_or_2_never_internal(
@@ -263,6 +300,7 @@ def test_bad_input_files_exit_0_or_2_never_internal(
     (tmp / "empty").mkdir(parents=True, exist_ok=True)
     (tmp / "n.csv").write_bytes(METRICS)
     (tmp / "alarms.csv").write_bytes(ALARMS)
+    (tmp / "labels.csv").write_bytes(LABELS)
     content = data.draw(_content(seeds[name]), label="content")
     path = tmp / fname
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -290,11 +328,13 @@ def test_the_seed_files_are_accepted(sandbox: tuple[Path, dict[str, bytes]], cap
     above sees the success path too, not only refusals."""
     base, seeds = sandbox
     ok = ["rca rank", "causal discover", "fmea table --ap-table", "ingest files (csv)",
-          "ingest files (log.gz)", "logs parse", "twin generate --inventory"]  # fmt: skip
+          "ingest files (log.gz)", "logs parse", "twin generate --inventory",
+          "predict cv --labels", "predict fit --table"]  # fmt: skip
     for name in ok:
         _make, fname, argv = COMMANDS[name]
         tmp = base / "seed" / name.replace(" ", "_")
         (tmp / "empty").mkdir(parents=True)
+        (tmp / "labels.csv").write_bytes(LABELS)
         path = tmp / fname
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(seeds[name])
