@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
+from twinrca.cli.options import output_file
 from twinrca.core.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ def discover(
         raise ValidationError("bad_prior_encoding", "use auto, signed or gcastle")
     if method not in ("hawkes", "windows"):
         raise ValidationError("bad_method", "use hawkes or windows", method=method)
+    output_file(out, "--out")
     frame = _load_alarms(alarms)
     topo = _load_matrix(topology, "topology") if topology else None
     pri = _load_matrix(prior, "prior") if prior else None

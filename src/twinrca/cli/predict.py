@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from twinrca.cli.options import ranged
+from twinrca.cli.options import output_file, ranged
 from twinrca.core.errors import ValidationError
 
 __all__ = ["app"]
@@ -105,6 +105,8 @@ def fit(
 
     if out is None and registry is None:
         raise ValidationError("no_output", "give --out FILE and/or --registry DIR")
+    if out is not None:
+        output_file(out, "--out")
     frame = _read(labels)
     model = fit_table_model(frame, _tables(table), id_col=id_col, target_col=target, seed=seed)
     if out is not None:
@@ -148,6 +150,7 @@ def score(
     from twinrca.predict.registry import DirModelStore, ModelRegistry
     from twinrca.predict.tabular import TableModel
 
+    output_file(out, "--out")
     if model is not None:
         fitted = TableModel.load(str(model))
     elif registry is not None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from twinrca.cli.options import output_file
 from twinrca.core.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ def rank(
 
     if method not in ("auto", "robust", "gcm"):
         raise ValidationError("bad_method", "method must be auto, robust or gcm", method=method)
+    output_file(out, "--out")
     edges = _read_graph(graph) if graph is not None else None
     result = rank_root_causes(
         _read_metrics(normal),

@@ -143,3 +143,60 @@ def test_a_multi_line_library_message_is_one_line(capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit):
         _fail("first\n  second\n\nthird", 2)
     assert capsys.readouterr().err == "error: first | second | third\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["causal", "discover", "--alarms", "{tmp}/a.csv", "--out", "{out}"],
+        ["rca", "rank", "--normal", "{tmp}/a.csv", "--anomalous", "{tmp}/a.csv", "--out", "{out}"],
+        [
+            "predict",
+            "fit",
+            "--labels",
+            "{tmp}/a.csv",
+            "--id",
+            "i",
+            "--target",
+            "t",
+            "--out",
+            "{out}",
+        ],
+        [
+            "predict",
+            "score",
+            "--labels",
+            "{tmp}/a.csv",
+            "--id",
+            "i",
+            "--model",
+            "{tmp}/a.csv",
+            "--out",
+            "{out}",
+        ],
+        ["fmea", "export", "--state", "{tmp}", "--out", "{out}"],
+        ["store", "export", "--kind", "kpis", "--out", "{out}"],
+        ["logs", "parse", "-i", "{tmp}/a.csv", "-f", "<Content>", "-o", "{out}"],
+    ],
+    ids=["causal", "rca", "predict-fit", "predict-score", "fmea-export", "store-export", "logs"],
+)
+@pytest.mark.parametrize("where", ["folder", "under-a-file"])
+def test_a_bad_out_is_refused_before_any_work(
+    argv: list[str],
+    where: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TWINRCA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TWINRCA_STORE__EMBEDDED_PATH", str(tmp_path / "data" / "s.duckdb"))
+    (tmp_path / "a.csv").write_text("x\n1\n")  # would fail later: the --out check comes first
+    (tmp_path / "file").write_text("x")
+    out = tmp_path / "dir" if where == "folder" else tmp_path / "file" / "o.csv"
+    if where == "folder":
+        out.mkdir()
+    code, err = _run([a.format(tmp=tmp_path, out=out) for a in argv], capsys)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "--out" in lines[0] and out.name in lines[0], lines[0]
