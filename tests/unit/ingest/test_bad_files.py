@@ -156,3 +156,23 @@ def test_text_with_a_bad_byte_stays_a_stream() -> None:
     assert binary_reason(".csv", b"a,b\n1,2\n") is None  # text: skipped, not dead
     assert binary_reason(".csv", _binary(4)) is not None
     assert binary_reason(".xml", _binary(4)) is None  # the XML parser judges XML
+
+
+def test_replay_leaves_out_binary_and_corrupt_files_with_a_reason(tmp_path: Path) -> None:
+    import gzip
+    from datetime import UTC, datetime
+
+    from twinrca.core.records import LogEvent
+    from twinrca.core.wire import dumps, log_message
+    from twinrca.ingest.replay import recording_messages
+
+    (tmp_path / "a.log").write_bytes(_binary(5))
+    (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(b"{}\n")[:-6])
+    event = LogEvent(datetime(2024, 6, 1, tzinfo=UTC), "s", "INFO", "ok")
+    (tmp_path / "c.jsonl").write_bytes(dumps(log_message(event)) + b"\n")
+    skipped: list[tuple[Path, str]] = []
+    messages = list(recording_messages([tmp_path], skipped))
+    assert [k for k, _t, _b in messages] == ["logs"]
+    reasons = {p.name: r for p, r in skipped}
+    assert set(reasons) == {"a.log", "b.jsonl.gz"}
+    assert "binary" in reasons["a.log"] and "cannot be read" in reasons["b.jsonl.gz"]
