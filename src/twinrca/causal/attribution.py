@@ -152,7 +152,7 @@ def _scorable(
         raise ValidationError(
             "no_data",
             f"no metric can be scored: all {len(skipped)} are unusable ({'; '.join(reasons)})",
-            hint="give periods in which the metrics have values",
+            hint="give periods in which at least one metric has values that vary",
         )
     if skipped:
         log.warning("metrics not scored: %s", skipped)
