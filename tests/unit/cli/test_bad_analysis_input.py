@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.unit.causal._alarm_synth import simulate
 
 from twinrca.cli import main
@@ -144,3 +146,68 @@ def test_predict_refuses_labels_that_cannot_support_a_model(
     lines = err.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], lines
     assert not (tmp_path / "m.json").exists()
+
+
+_CELLS = st.one_of(
+    st.floats(-1e6, 1e6, allow_nan=False),
+    st.sampled_from([np.nan, np.inf, -np.inf, 0.0, 1.0]),
+)
+
+
+@st.composite
+def _periods_frames(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cols = draw(st.lists(st.sampled_from(["a_x", "a_y", "b_x", "c_z"]), min_size=1, unique=True))
+
+    def frame() -> pd.DataFrame:
+        n = draw(st.integers(1, 8))
+        return pd.DataFrame({c: draw(st.lists(_CELLS, min_size=n, max_size=n)) for c in cols})
+
+    return frame(), frame()
+
+
+@settings(max_examples=80, deadline=None)
+@given(periods=_periods_frames())
+def test_ranking_scores_every_usable_metric_and_flags_the_rest(
+    periods: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    from twinrca.causal.attribution import rank_root_causes
+    from twinrca.core.errors import ValidationError
+
+    normal, anomalous = periods
+    try:
+        result = rank_root_causes(normal, anomalous)
+    except ValidationError as exc:
+        assert exc.reason == "no_data"
+        return
+    scored = {m.metric for m in result.metrics}
+    flagged = {m for m, _why in result.skipped}
+    assert scored | flagged == set(normal.columns) and not scored & flagged
+    assert all(np.isfinite(m.score) and m.score >= 0 for m in result.metrics)
+    for col in flagged:  # a flagged metric really has no evidence
+        n = normal[col].replace([np.inf, -np.inf], np.nan).dropna()
+        a = anomalous[col].replace([np.inf, -np.inf], np.nan).dropna()
+        assert n.empty or a.empty or (n.nunique() == a.nunique() == 1 and n.iloc[0] == a.iloc[0])
+
+
+_ALARM_CELLS = st.one_of(
+    st.integers(0, 5), st.sampled_from([np.nan, np.inf, "x", "", None, 3.0, "7"])
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(st.tuples(_ALARM_CELLS, _ALARM_CELLS, _ALARM_CELLS), max_size=12))
+def test_usable_alarm_rows_and_the_bad_ones_partition_the_table(rows: list[tuple]) -> None:
+    from twinrca.causal.alarm_events import usable_alarms
+
+    frame = pd.DataFrame(rows, columns=["alarm_id", "device_id", "start_timestamp"])
+    good, bad = usable_alarms(frame)
+    assert len(good) + len(bad) == len(frame)
+    assert np.isfinite(good["start_timestamp"].to_numpy(float)).all()
+    assert good["alarm_id"].notna().all() and good["device_id"].notna().all()
+    for pos in bad:  # each refused row really lacks something
+        a, d, t = rows[pos]
+        try:
+            finite = np.isfinite(float(t))
+        except (TypeError, ValueError):
+            finite = False
+        assert pd.isna(a) or pd.isna(d) or not finite
