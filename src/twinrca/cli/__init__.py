@@ -109,7 +109,13 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"{where}{exc.format_message()}{hint}", exc.exit_code)
     except TwinRCAError as exc:
         _fail(str(exc), 2)
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+    except (
+        FileNotFoundError,
+        FileExistsError,
+        IsADirectoryError,
+        NotADirectoryError,
+        PermissionError,
+    ) as exc:
         if debug:
             raise
         _fail(f"{exc.strerror or exc}: {exc.filename}", 2)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from twinrca.cli.options import ranged
+from twinrca.cli.options import output_folder, ranged
 
 __all__ = ["register"]
 
@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
         from twinrca.cli.report import print_incidents, print_predictions
         from twinrca.runtime.logs import setup_logging
 
+        output_folder(out, "--out")
         setup_logging("WARNING", json_lines=False)
         logging.getLogger("twinrca").setLevel(logging.WARNING)
         console = Console(width=max(Console().width, 150))

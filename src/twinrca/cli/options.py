@@ -4,7 +4,8 @@
 range and whose callback refuses values outside it, NaN and infinities with the same
 range in the message (click's own ranges let ``nan`` through and word the range
 differently from the help). ``output_file(path, "--out")`` checks an output file before
-any long work: not a folder, and its folder exists or can be created.
+any long work: not a folder, and its folder exists or can be created;
+``output_folder`` the same for an output folder.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import typer
 
-__all__ = ["check_range", "output_file", "ranged"]
+__all__ = ["check_range", "output_file", "output_folder", "ranged"]
 
 
 def _fmt(value: float) -> str:
@@ -55,12 +56,33 @@ def output_file(path: Path, option: str) -> Path:
         raise ValidationError(
             "bad_option", f"{option} {path}: is a folder", hint="name a file in it"
         )
-    folder = path.parent
+    _creatable(path.parent, path, option)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValidationError("bad_option", f"{option} {path}: not writable")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def output_folder(path: Path, option: str) -> Path:
+    """``path`` when it is a folder or can be created as one (it is not created), else a
+    :class:`~twinrca.core.errors.ValidationError` naming ``option``."""
+    from twinrca.core.errors import ValidationError
+
+    if path.exists() and not path.is_dir():
+        raise ValidationError(
+            "bad_option", f"{option} {path}: is a file, not a folder", hint="name a folder"
+        )
+    _creatable(path, path, option)
+    return path
+
+
+def _creatable(folder: Path, path: Path, option: str) -> None:
+    """The nearest existing ancestor of ``folder`` is a writable folder."""
+    from twinrca.core.errors import ValidationError
+
     while not folder.exists():
         folder = folder.parent
     if not folder.is_dir():
         raise ValidationError("bad_option", f"{option} {path}: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise ValidationError("bad_option", f"{option} {path}: not writable")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValidationError("bad_option", f"{option} {path}: {folder} is not writable")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from twinrca.cli.options import ranged
+from twinrca.cli.options import output_folder, ranged
 
 __all__ = ["app"]
 
@@ -100,5 +100,6 @@ def vendor_formats(
 
     if not (scenario / "topology.json").is_file():
         raise ValidationError("missing_file", f"SCENARIO {scenario}: no topology.json in it")
+    output_folder(out, "--out")
     counts = write_vendor_scenario(scenario, out)
     typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()) + f" written to {out}")

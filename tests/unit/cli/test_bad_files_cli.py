@@ -200,3 +200,26 @@ def test_a_bad_out_is_refused_before_any_work(
     lines = err.strip().splitlines()
     assert len(lines) == 1, lines
     assert "--out" in lines[0] and out.name in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo", "--out", "{out}"],
+        ["analyse", "{tmp}", "--topology", "{tmp}/t.json", "--out", "{out}"],
+        ["twin", "vendor-formats", "{tmp}", "--out", "{out}"],
+    ],
+    ids=["demo", "analyse", "vendor-formats"],
+)
+@pytest.mark.parametrize("where", ["a-file", "under-a-file"])
+def test_a_bad_out_folder_is_refused_before_any_work(
+    argv: list[str], where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _topology(tmp_path)
+    (tmp_path / "t.json").write_text((tmp_path / "topology.json").read_text())
+    (tmp_path / "file").write_text("x")
+    out = tmp_path / "file" if where == "a-file" else tmp_path / "file" / "sub"
+    code, err = _run([a.format(tmp=tmp_path, out=out) for a in argv], capsys)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "--out" in lines[0] and "not a folder" in lines[0], lines
