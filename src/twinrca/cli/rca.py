@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from twinrca.cli.options import output_file
 from twinrca.core.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ def rank(
 
     if method not in ("auto", "robust", "gcm"):
         raise ValidationError("bad_method", "method must be auto, robust or gcm", method=method)
+    output_file(out, "--out")
     edges = _read_graph(graph) if graph is not None else None
     result = rank_root_causes(
         _read_metrics(normal),
@@ -91,5 +93,7 @@ def rank(
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2))
-    top = result.entities[0] if result.entities else None
-    typer.echo(f"{result.method}: top entity {top.entity if top else '-'}; wrote {out}", err=True)
+    for metric, why in result.skipped:
+        typer.echo(f"skipped metric {metric}: {why}", err=True)
+    top = result.entities[0]  # at least one metric is scored (else no_data was raised)
+    typer.echo(f"{result.method}: top entity {top.entity}; wrote {out}", err=True)

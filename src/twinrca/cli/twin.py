@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from twinrca.cli.options import ranged
+from twinrca.cli.options import output_folder, ranged
 
 __all__ = ["app"]
 
@@ -72,11 +72,18 @@ def calibrate(
     """Fit per-cell capacity, demand scale and sensitivity; print held-out errors."""
     import pandas as pd
 
+    from twinrca.core.errors import ValidationError
     from twinrca.core.topology import Topology
     from twinrca.twin_replay.calibrate import calibrate_from_frame
 
     topo = Topology.from_json(scenario / "topology.json")
-    kpis = pd.read_parquet(scenario / "tables" / "kpis.parquet")
+    tables = scenario / "tables" / "kpis.parquet"
+    try:
+        kpis = pd.read_parquet(tables)
+    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+        raise ValidationError(
+            "unreadable_file", f"--scenario {scenario}: cannot read {tables}: {exc}"
+        ) from exc
     report = calibrate_from_frame(topo, kpis, holdout_days=holdout_days)
     typer.echo(json.dumps(report.metrics))
 
@@ -93,5 +100,6 @@ def vendor_formats(
 
     if not (scenario / "topology.json").is_file():
         raise ValidationError("missing_file", f"SCENARIO {scenario}: no topology.json in it")
+    output_folder(out, "--out")
     counts = write_vendor_scenario(scenario, out)
     typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()) + f" written to {out}")

@@ -10,6 +10,7 @@ Library code never reads settings; the composition root (CLI, service) builds on
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -113,8 +114,19 @@ def load_settings(**overrides: object) -> Settings:
             f"TWINRCA_CONFIG names {config!r}, which does not exist",
             hint="point TWINRCA_CONFIG at a TOML file or unset it",
         )
+    toml_path = Path(config or "twinrca.toml")
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except tomllib.TOMLDecodeError as exc:  # its message ends "(at line L, column C)"
+        raise ConfigError(
+            f"settings file {toml_path}: not valid TOML: {exc}",
+            hint=f"fix {toml_path} at that line (or point TWINRCA_CONFIG elsewhere)",
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"settings file {toml_path}: not UTF-8 text (byte {exc.start})",
+            hint=f"save {toml_path} as UTF-8",
+        ) from None
     except PydanticValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
