@@ -23,7 +23,7 @@ to the robust scorer over all entities, so the defaults are the same everywhere.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -90,69 +90,122 @@ def metric_for(
     entity_metrics: dict[str, list[str]], scores: pd.Series, metric: str | None, sep: str
 ) -> dict[str, str]:
     """Per entity the metric that speaks for it: ``entity SEP metric`` when the symptom
-    names a metric and the entity has it, else its highest-scoring metric."""
+    names a metric (entities without a scored one are left out: another metric is in
+    another unit), else the entity's highest-scoring metric."""
     chosen = {}
     for entity, metrics in entity_metrics.items():
         scored = [m for m in metrics if m in scores.index]
         if not scored:
             continue
-        same = f"{entity}{sep}{metric}" if metric else None
-        if same is not None and same in scored:
-            chosen[entity] = same
+        if metric:
+            same = f"{entity}{sep}{metric}"
+            if same in scored:
+                chosen[entity] = same
         else:
             chosen[entity] = max(scored, key=lambda m: float(scores[m]))
     return chosen
 
 
-def _anomalous_reach(graph: nx.DiGraph, target: str, anomalous: set[str]) -> dict[str, tuple[str, ...]]:
-    """Entities reaching ``target`` through anomalous entities only, with that path."""
+def _carries(cause: str, effect: str, col: dict[str, str], pts: PointScores, share: float) -> bool:
+    """The cause's deviation accounts for at least ``share`` of the effect's (same
+    metric); across different metrics an anomalous cause always counts."""
+    theirs, mine = col[cause], col[effect]
+    if theirs[len(cause) :] != mine[len(effect) :]:
+        return True
+    peak = float(pts.deviation[mine].max(skipna=True) or 0.0)
+    return float(pts.deviation[theirs].max(skipna=True) or 0.0) >= share * peak
+
+
+def _anomalous_reach(
+    graph: nx.DiGraph,
+    target: str,
+    anomalous: set[str],
+    col: dict[str, str],
+    pts: PointScores,
+    share: float,
+) -> dict[str, tuple[str, ...]]:
+    """Entities reaching ``target`` through anomalous entities only, each edge carrying
+    the anomaly (see :func:`_carries`), with the shortest such path."""
     paths: dict[str, tuple[str, ...]] = {target: (target,)}
     frontier = [target]
     while frontier:
         nxt = []
         for node in frontier:
             for parent in graph.predecessors(node):
-                if parent in anomalous and parent not in paths:
+                if parent in paths or parent not in anomalous or parent not in col:
+                    continue
+                if _carries(parent, node, col, pts, share):
                     paths[parent] = (parent, *paths[node])
                     nxt.append(parent)
         frontier = nxt
     return paths
 
 
-def _own_anomaly(
-    entity: str, graph: nx.DiGraph, col: dict[str, str], pts: PointScores, anomalous: set[str]
-) -> float:
-    """Largest share of ``entity``'s deviation not covered by an anomalous parent's."""
-    mine = col[entity]
-    parents = [p for p in graph.predecessors(entity) if p in anomalous and p in col]
-    dev = pts.deviation[mine]
-    if parents:
-        suffix = mine[len(entity) :]
-        comparable = [col[p] for p in parents if col[p][len(p) :] == suffix]
-        if len(comparable) < len(parents):
-            return 0.0  # explained by a parent measured in another unit
-        covered = pts.deviation[comparable].max(axis=1)
-        dev = (dev - covered).clip(lower=0.0)
-    own = (dev / pts.scale[mine]).max(skipna=True)
-    return float(own) if pd.notna(own) else 0.0
+def _explained(
+    entity: str,
+    graph: nx.DiGraph,
+    col: dict[str, str],
+    pts: PointScores,
+    anomalous: set[str],
+    share: float,
+) -> bool:
+    """Some anomalous parent (callee) carries the entity's anomaly."""
+    return any(
+        p in anomalous and p in col and p != entity and _carries(p, entity, col, pts, share)
+        for p in graph.predecessors(entity)
+    )
+
+
+def _path_evidence(
+    graph: nx.DiGraph,
+    target: str,
+    reach: dict[str, tuple[str, ...]],
+    score: dict[str, float],
+    carries: Callable[[str, str], bool],
+) -> dict[str, tuple[float, tuple[str, ...]]]:
+    """Per entity of ``reach``: the largest sum of scores along an anomalous path to the
+    symptom, and that path (the evidence that the anomaly travelled to the symptom)."""
+    best: dict[str, tuple[float, tuple[str, ...]]] = {target: (score[target], (target,))}
+    order = sorted(reach, key=lambda e: len(reach[e]))
+    for _ in range(len(order)):
+        changed = False
+        for node in order:
+            for child in graph.successors(node):
+                if child not in best or node in best[child][1] or not carries(node, child):
+                    continue
+                value = score[node] + best[child][0]
+                if node not in best or value > best[node][0] + 1e-12:
+                    best[node] = (value, (node, *best[child][1]))
+                    changed = True
+        if not changed:
+            break
+    return best
 
 
 def traversal_rank(
-    graph: nx.DiGraph, target: str, col: dict[str, str], pts: PointScores
+    graph: nx.DiGraph, target: str, col: dict[str, str], pts: PointScores, share: float = 0.1
 ) -> SymptomRanking:
     """Anomaly traversal from ``target`` (see the module notes)."""
     candidates = [e for e in upstream(graph, target) if e in col]
+    peak = pts.score
+    score = {e: float(peak[col[e]]) for e in candidates}
     anomalous = {e for e in candidates if bool(pts.flagged.get(col[e], False))} | {target}
-    reach = _anomalous_reach(graph, target, anomalous)
-    own = {e: _own_anomaly(e, graph, col, pts, anomalous) for e in candidates}
-    connected = sorted(
-        (e for e in candidates if e in reach and e in anomalous),
-        key=lambda e: (-own[e], e),
-    )
-    rest = sorted((e for e in candidates if e not in connected), key=lambda e: (-own[e], e))
-    top = max(own.values(), default=0.0) or 1.0
-    ranked = [(e, 1.0 + own[e] / top) for e in connected] + [(e, own[e] / top) for e in rest]
-    paths = {e: reach.get(e) or _shortest(graph, e, target) for e, _ in ranked}
+    reach = _anomalous_reach(graph, target, anomalous, col, pts, share)
+
+    def carries(cause: str, effect: str) -> bool:
+        return _carries(cause, effect, col, pts, share)
+
+    evidence = _path_evidence(graph, target, reach, score, carries)
+    roots = [e for e in reach if not _explained(e, graph, col, pts, anomalous, share)]
+    by_evidence = sorted(roots, key=lambda e: (-evidence[e][0], e))
+    inner = sorted((e for e in reach if e not in roots), key=lambda e: (-evidence[e][0], e))
+    rest = sorted((e for e in candidates if e not in reach), key=lambda e: (-score[e], e))
+    top = max((v for v, _p in evidence.values()), default=0.0) or 1.0
+    ranked = [(e, 2.0 + evidence[e][0] / top) for e in by_evidence]
+    ranked += [(e, 1.0 + evidence[e][0] / top) for e in inner]
+    low = max(score.values(), default=0.0) or 1.0
+    ranked += [(e, score[e] / low) for e in rest]
+    paths = {e: evidence[e][1] if e in evidence else _shortest(graph, e, target) for e, _ in ranked}
     return SymptomRanking(entities=tuple(ranked), paths=paths, method="traversal")
 
 
