@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from twinrca.causal._entities import entity_map
+from twinrca.causal._gcm import GcmConfig
 from twinrca.causal._pointscores import point_scores
 from twinrca.causal._symptom_gcm import gcm_rank
 from twinrca.causal.attribution import (
@@ -141,9 +142,10 @@ def rank_from_symptom(
     wanted = cfg.fusion if method == "default" else (method,)
     for name in wanted:
         if name == "traversal":
-            rankings[name] = traversal_rank(graph, target, col, pts)
+            rankings[name] = traversal_rank(graph, target, col, pts, cfg.carry_share)
         elif name == "gcm":
-            rankings[name] = gcm_rank(graph, target, col, pts, baseline, window)
+            gcm_cfg = GcmConfig(max_nodes=cfg.gcm_max_nodes)
+            rankings[name] = gcm_rank(graph, target, col, pts, baseline, window, gcm_cfg)
         elif name == "robust":
             rankings[name] = _robust_rank(robust, allowed)
     chosen = rankings[method] if method != "default" else fuse(list(rankings.values()), graph, target)

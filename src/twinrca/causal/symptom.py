@@ -14,7 +14,9 @@ window, three rankings of the symptom's upstream entities (and the symptom itsel
 - ``gcm``: DoWhy gcm ``attribute_anomalies`` of the symptom's anomaly to the upstream
   entities' noise (see :mod:`twinrca.causal._symptom_gcm`).
 - ``robust``: the robust scorer's entity scores restricted to the candidates.
-- ``default``: reciprocal rank fusion of the three (``1 / (k + rank)``, k = 60).
+- ``default``: the traversal's tiers (roots on an anomalous path to the symptom, then
+  the other entities on such a path, then the rest), each tier ordered by reciprocal
+  rank fusion of the three rankings (``sum 1 / (k + rank)``, k = 60).
 
 Without a graph (or a symptom) there is no upstream to walk: every method falls back
 to the robust scorer over all entities, so the defaults are the same everywhere.
@@ -52,9 +54,15 @@ RRF_K = 60.0
 
 @dataclass(frozen=True, slots=True)
 class SymptomConfig:
-    """Settings shared by every system (none is tuned per dataset)."""
+    """Settings shared by every system (none is tuned per dataset).
+
+    ``carry_share``: an edge carries an anomaly when the cause's deviation is at least
+    this share of the effect's (same metric). ``gcm_max_nodes``: the DoWhy model's size.
+    """
 
     points: PointConfig = field(default_factory=PointConfig)
+    carry_share: float = 0.1
+    gcm_max_nodes: int = 8
     fusion: tuple[str, ...] = ("traversal", "gcm", "robust")
 
 
@@ -217,7 +225,9 @@ def _shortest(graph: nx.DiGraph, source: str, target: str) -> tuple[str, ...]:
 
 
 def fuse(rankings: list[SymptomRanking], graph: nx.DiGraph, target: str) -> SymptomRanking:
-    """Reciprocal rank fusion; an entity missing from a ranking counts as ranked last."""
+    """Reciprocal rank fusion within the traversal's tiers (roots on an anomalous path,
+    other entities on one, the rest): causality orders the tiers, the fused rank orders
+    each tier. An entity missing from a ranking counts as ranked last in it."""
     names = sorted({e for r in rankings for e in r.order()})
     total = {n: 0.0 for n in names}
     for ranking in rankings:
@@ -225,7 +235,8 @@ def fuse(rankings: list[SymptomRanking], graph: nx.DiGraph, target: str) -> Symp
         pos = {e: i + 1 for i, e in enumerate(order)}
         for name in names:
             total[name] += 1.0 / (RRF_K + pos.get(name, len(names) + 1))
-    ordered = sorted(names, key=lambda n: (-total[n], n))
+    tier = {e: int(sc) for r in rankings if r.method == "traversal" for e, sc in r.entities}
+    ordered = sorted(names, key=lambda n: (-tier.get(n, 0), -total[n], n))
     paths: dict[str, tuple[str, ...]] = {}
     for ranking in rankings:
         for name, path in ranking.paths.items():
