@@ -63,7 +63,9 @@ class SymptomResult:
         return doc
 
 
-def parse_target(text: str, columns: Iterable[str], entities: dict[str, str], sep: str) -> tuple[str, str | None]:
+def parse_target(
+    text: str, columns: Iterable[str], entities: dict[str, str], sep: str
+) -> tuple[str, str | None]:
     """``ENTITY`` or ``ENTITY<SEP>METRIC`` (a metric column) -> (entity, metric suffix)."""
     cols = set(columns)
     if text in cols:
@@ -148,7 +150,9 @@ def rank_from_symptom(
             rankings[name] = gcm_rank(graph, target, col, pts, baseline, window, gcm_cfg)
         elif name == "robust":
             rankings[name] = _robust_rank(robust, allowed)
-    chosen = rankings[method] if method != "default" else fuse(list(rankings.values()), graph, target)
+    chosen = (
+        rankings[method] if method != "default" else fuse(list(rankings.values()), graph, target)
+    )
     return SymptomResult(
         ranking=_to_result(chosen, robust, chosen.method), paths=chosen.paths, unscored=unscored
     )

@@ -107,7 +107,9 @@ def _list_edges(raw: pd.DataFrame, path: Path) -> list[tuple[str, str, float]]:
 def read_graph_file(path: Path) -> GraphFile:
     """Read ``path`` as an adjacency matrix or an edge list (detected from the content)."""
     try:
-        raw = pd.read_csv(path, header=None, dtype=str, skip_blank_lines=True, keep_default_na=False)
+        raw = pd.read_csv(
+            path, header=None, dtype=str, skip_blank_lines=True, keep_default_na=False
+        )
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise ValidationError("unreadable_csv", "cannot read graph CSV", path=str(path)) from exc
     if raw.shape[1] < 2 or raw.empty:

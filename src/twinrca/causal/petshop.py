@@ -84,7 +84,9 @@ def read_metrics(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, header=[0, 1, 2], index_col=0)
     except (OSError, ValueError) as exc:
-        raise ValidationError("unreadable_csv", "cannot read PetShop metrics", path=str(path)) from exc
+        raise ValidationError(
+            "unreadable_csv", "cannot read PetShop metrics", path=str(path)
+        ) from exc
     frame = frame.apply(pd.to_numeric, errors="coerce")
     frame.index = pd.to_numeric(frame.index, errors="coerce")
     return frame[frame.index.notna()]
@@ -161,9 +163,7 @@ def split_window(frame: pd.DataFrame, start: float) -> tuple[pd.DataFrame, pd.Da
     return clean, window
 
 
-def issue_periods(
-    issue: PetShopIssue, normal: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def issue_periods(issue: PetShopIssue, normal: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(baseline, window)``: the flat normal period plus the issue's clean pre-window
     rows, and the issue's rows from the symptom's time on."""
     flat = flatten(issue.metrics, issue.target_agg)

@@ -90,7 +90,9 @@ def entity_graph(edges: Iterable[tuple[str, str]], entities: Iterable[str]) -> n
 def upstream(graph: nx.DiGraph, target: str) -> set[str]:
     """The symptom and every entity with a directed path to it."""
     if target not in graph:
-        raise ValidationError("unknown_target", "the symptom entity is not in the graph", target=target)
+        raise ValidationError(
+            "unknown_target", "the symptom entity is not in the graph", target=target
+        )
     return nx.ancestors(graph, target) | {target}
 
 
@@ -244,5 +246,7 @@ def fuse(rankings: list[SymptomRanking], graph: nx.DiGraph, target: str) -> Symp
     for name in ordered:
         paths.setdefault(name, _shortest(graph, name, target) if name in graph else (name,))
     return SymptomRanking(
-        entities=tuple((n, round(total[n], 6)) for n in ordered), paths=paths, method="default"
+        entities=tuple((n, round(tier.get(n, 0) + total[n], 6)) for n in ordered),
+        paths=paths,
+        method="default",
     )
