@@ -32,7 +32,7 @@ from typing import Literal
 import networkx as nx
 import pandas as pd
 
-from twinrca.causal._pointscores import PointConfig, PointScores, point_scores
+from twinrca.causal._pointscores import PointConfig, PointScores
 from twinrca.core.errors import ValidationError
 
 __all__ = [
