@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from twinrca.causal._entities import entity_map
+from twinrca.causal._entities import entity_map, project_graph
 from twinrca.causal._gcm import GcmConfig
 from twinrca.causal._pointscores import point_scores
 from twinrca.causal._symptom_gcm import gcm_rank
@@ -119,7 +119,7 @@ def rank_from_symptom(
     pts = point_scores(baseline, window, cfg.points, background)
     unscored = dict(pts.unscored)
     if unscored:
-        log.warning("metrics not scored: %s", unscored)
+        log.info("metrics not scored: %s", unscored)
     usable = [c for c in window.columns if c not in unscored]
     if not usable:
         raise ValidationError("no_metrics", "no metric can be scored (all NaN or no baseline)")
@@ -135,8 +135,9 @@ def rank_from_symptom(
     members: dict[str, list[str]] = {}
     for col, ent in entities.items():
         members.setdefault(ent, []).append(col)
-    graph = entity_graph(edges, members)
     col = metric_for(members, pts.score, metric, entity_sep)
+    # nodes without a usable metric (a transport link with no KPI) keep their paths
+    graph = project_graph(entity_graph(edges, members), [*col, target])
     if target not in col:
         raise ValidationError("unknown_target", "the symptom has no scorable metric", target=target)
     allowed = upstream(graph, target)
