@@ -15,7 +15,7 @@ import pandas as pd
 from twinrca.causal._entities import entity_map
 from twinrca.causal._pointscores import point_scores
 from twinrca.causal.from_symptom import rank_from_symptom
-from twinrca.causal.history import background_from_history
+from twinrca.causal.history import background_from_history, history_rows
 from twinrca.causal.petshop import SEP, PetShopIssue, PetShopScenario, issue_periods, load_scenario
 from twinrca.causal.symptom import SymptomConfig
 
@@ -56,13 +56,15 @@ def _position(order: list[str], truth: str | None) -> float:
 def symptom_ranker(
     sc: PetShopScenario, method: str, background: pd.Series | None, cfg: SymptomConfig
 ) -> Ranker:
+    """``background`` given: the train issues are the history (background and fit rows)."""
     edges = sc.edges()
+    fit = history_rows(sc.issues["train"]) if background is not None else None
 
     def rank(issue: PetShopIssue) -> list[str]:
         base, window = issue_periods(issue, sc.normal)
         result = rank_from_symptom(
             base, window, edges=edges, target=issue.target_node, metric=issue.target_metric,
-            entity_sep=SEP, method=method, config=cfg, background=background,  # type: ignore[arg-type]
+            entity_sep=SEP, method=method, config=cfg, background=background, fit_rows=fit,  # type: ignore[arg-type]
         )  # fmt: skip
         return [e.entity for e in result.ranking.entities]
 

@@ -4,7 +4,9 @@ The symptom's upstream subgraph (one metric per entity, the symptom's metric whe
 entity has it) is projected onto the symptom and its ``max_nodes - 1`` most anomalous
 ancestors (latent projection keeps the causal order), standardised with the baseline
 centre and scale (missing values at the centre), fitted as an invertible SCM on the
-baseline (empirical roots, linear additive noise elsewhere), and
+baseline (empirical roots, linear additive noise elsewhere; ``fit_rows``, e.g. the
+windows of labelled past issues, are added to the fit: they show how anomalies
+propagate, which normal operation barely does), and
 ``gcm.attribute_anomalies`` explains the symptom at the window rows. Positive
 contributions are summed over rows; the ranking is by contribution, then by score.
 Shapley values are exact up to ``exact_max_players`` players, else estimated with a
@@ -38,6 +40,7 @@ def gcm_rank(
     baseline: pd.DataFrame,
     window: pd.DataFrame,
     config: GcmConfig | None = None,
+    fit_rows: pd.DataFrame | None = None,
 ) -> SymptomRanking:
     """Upstream entities ranked by their share of the symptom's anomaly."""
     from dowhy import gcm
@@ -65,7 +68,8 @@ def gcm_rank(
         gcm.config.disable_progress_bars()
         set_random_seed(cfg.seed)
         try:
-            scm = _build_model(sub, standard(baseline))
+            train = baseline if fit_rows is None else pd.concat([baseline, fit_rows])
+            scm = _build_model(sub, standard(train.reindex(columns=baseline.columns)))
             share = _attribute_target(scm, sub, target, standard(window), cfg)
         except (ValueError, np.linalg.LinAlgError, KeyError) as exc:
             raise ModelError("DoWhy anomaly attribution failed", reason=str(exc)) from exc

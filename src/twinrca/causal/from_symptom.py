@@ -113,6 +113,7 @@ def rank_from_symptom(
     method: SymptomMethod = "default",
     config: SymptomConfig | None = None,
     background: pd.Series | None = None,
+    fit_rows: pd.DataFrame | None = None,
 ) -> SymptomResult:
     """Rank root causes of the symptom ``target`` (see the module notes)."""
     cfg = config or SymptomConfig()
@@ -148,7 +149,9 @@ def rank_from_symptom(
             rankings[name] = traversal_rank(graph, target, col, pts, cfg.carry_share)
         elif name == "gcm":
             gcm_cfg = GcmConfig(max_nodes=cfg.gcm_max_nodes)
-            rankings[name] = gcm_rank(graph, target, col, pts, baseline, window, gcm_cfg)
+            rankings[name] = gcm_rank(
+                graph, target, col, pts, baseline, window, gcm_cfg, fit_rows=fit_rows
+            )
         elif name == "robust":
             rankings[name] = _robust_rank(robust, allowed)
     chosen = (

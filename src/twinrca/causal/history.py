@@ -6,7 +6,8 @@ the past issues whose root cause was a different entity. A metric that deviates 
 every incident, whatever the cause (a baseline recorded at another time, collateral
 noise), has a high background, and :func:`twinrca.causal._pointscores.point_scores`
 divides its score by it (a background below 1 changes nothing). Only past issues are
-read: never the issue being ranked.
+read: never the issue being ranked. :func:`history_rows` gives their metrics to fit the
+DoWhy model on (past anomalies show how a fault propagates; normal operation barely).
 """
 
 from __future__ import annotations
@@ -17,10 +18,17 @@ from pathlib import Path
 import pandas as pd
 
 from twinrca.causal._pointscores import PointConfig, point_scores
-from twinrca.causal.petshop import SEP, PetShopIssue, issue_folders, issue_periods, read_issue
+from twinrca.causal.petshop import (
+    SEP,
+    PetShopIssue,
+    flatten,
+    issue_folders,
+    issue_periods,
+    read_issue,
+)
 from twinrca.core.errors import ValidationError
 
-__all__ = ["background_from_history", "read_history"]
+__all__ = ["background_from_history", "history_rows", "read_history"]
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +60,10 @@ def background_from_history(
     if not rows:
         return pd.Series(dtype=float)
     return pd.concat(rows, axis=1).median(axis=1, skipna=True).fillna(0.0)
+
+
+def history_rows(issues: tuple[PetShopIssue, ...], statistic: str = "Average") -> pd.DataFrame:
+    """Every past issue's flat metrics, for fitting models that must see propagation."""
+    if not issues:
+        return pd.DataFrame()
+    return pd.concat([flatten(i.metrics, statistic) for i in issues])

@@ -189,15 +189,21 @@ def rank(
         edges = None
         if graph is not None:
             edges, _used = orient_for_target(read_graph_file(graph), graph_direction, entity)  # type: ignore[arg-type]
-        background = None
+        background = fit_rows = None
         if history is not None:
-            from twinrca.causal.history import background_from_history, read_history
+            from twinrca.causal.history import (
+                background_from_history,
+                history_rows,
+                read_history,
+            )
 
-            background = background_from_history(read_history(history), _raw_normal(normal))
+            past = read_history(history)
+            background = background_from_history(past, _raw_normal(normal))
+            fit_rows = history_rows(past)
         result = rank_from_symptom(
             baseline, window, edges=edges, target=entity, metric=metric, entity_sep=entity_sep,
             merge_nested=merge_nested, method="default" if method == "auto" else method,  # type: ignore[arg-type]
-            background=background,
+            background=background, fit_rows=fit_rows,
         )  # fmt: skip
         doc = result.to_dict()
         label = result.ranking.method
