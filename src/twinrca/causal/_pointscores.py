@@ -1,6 +1,7 @@
 """Anomaly scores of a short anomalous window (a few points) against a baseline.
 
-Per metric: centre = baseline median, scale = ``1.4826 * MAD`` floored at
+Per metric: centre = baseline median, scale = ``1.4826 * MAD`` (when the MAD is 0: the
+90 % quantile of the absolute deviations / 1.645) floored at
 ``relative_floor`` of the metric's level (so a metric whose baseline never moves gets a
 finite scale). A point's score is ``|x - centre| / scale``; a metric is *flagged*
 anomalous when a window point scores at least ``threshold`` robust sigmas, or, for a
@@ -23,6 +24,7 @@ import pandas as pd
 __all__ = ["PointConfig", "PointScores", "point_scores"]
 
 _MAD_TO_SIGMA = 1.4826
+_Q90_TO_SIGMA = 1.645  # 90 % of |N(0, 1)| lies below 1.645
 _TINY = 1e-12
 
 
@@ -73,7 +75,12 @@ def point_scores(
     keep = [c for c in cols if c not in unscored]
     base, win = base[keep], win[keep]
     centre = base.median(skipna=True)
-    mad = (base - centre).abs().median(skipna=True) * _MAD_TO_SIGMA
+    spread = (base - centre).abs()
+    mad = spread.median(skipna=True) * _MAD_TO_SIGMA
+    # MAD 0 (a metric at its median most of the time, e.g. a drop rate at 0): the 90 %
+    # quantile of the deviations, as a sigma, when that moves
+    tail = spread.quantile(0.9) / _Q90_TO_SIGMA
+    mad = mad.where(mad > 0, tail)
     level = centre.abs().where(centre.abs() > 0, win.abs().median(skipna=True)).fillna(0.0)
     scale = np.maximum(mad.fillna(0.0), (cfg.relative_floor * level).clip(lower=_TINY))
     deviation = (win - centre).abs()

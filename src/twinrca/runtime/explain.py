@@ -5,8 +5,8 @@
 anomalous, else its root element); the upstream elements are the topology's feeds
 (an element depends on its parents: parent -> child is cause -> effect). The KPIs of the
 symptom and its upstream elements are read for a baseline (``BASELINE_DAYS`` before
-the incident opened) and the incident's window (opened - one KPI period .. the last
-anomaly or the last update + one period), and ranked with
+the incident opened, at the window's times of day) and the incident's window (opened -
+one KPI period .. the last anomaly or the last update + one period), and ranked with
 :func:`twinrca.causal.from_symptom.rank_from_symptom` (default method).
 """
 
@@ -23,12 +23,14 @@ from twinrca.core.errors import NotFound, ValidationError
 from twinrca.core.incident import IncidentDoc
 from twinrca.store.base import Store
 
-__all__ = ["BASELINE_DAYS", "SEP", "explain_incident"]
+__all__ = ["BASELINE_DAYS", "MAX_FANOUT", "SEP", "SHARED_SHARE", "explain_incident"]
 
 log = logging.getLogger(__name__)
 
 BASELINE_DAYS = 7
 SEP = "|"
+SHARED_SHARE = 0.5
+MAX_FANOUT = 2000
 
 
 def _symptom_element(incident: IncidentDoc, kpi: str, element: str | None) -> str:
@@ -51,6 +53,22 @@ def _wide(rows: pd.DataFrame) -> pd.DataFrame:
         index="period_end", columns="column", values="value", aggfunc="mean"
     )
     return frame.sort_index()
+
+
+def _same_hours(baseline: pd.DataFrame, window: pd.DataFrame, step: timedelta) -> pd.DataFrame:
+    """The baseline rows at the window's times of day (+- one KPI period) on earlier
+    days: KPIs of a network follow the day, a night window is compared with nights.
+    The whole baseline when that leaves fewer than 3 rows."""
+    day = 86400.0
+    tod = lambda idx: (pd.to_datetime(idx, utc=True).asi8 / 1e9) % day  # noqa: E731
+    hours = tod(window.index)
+    base = tod(baseline.index)
+    tol = step.total_seconds()
+    diff = abs(base[:, None] - hours[None, :])
+    near = pd.DataFrame(diff).min(axis=1).to_numpy()
+    near = pd.Series(near).where(lambda d: d <= day / 2, day - near).to_numpy()
+    picked = baseline[near <= tol]
+    return picked if len(picked) >= 3 else baseline
 
 
 def explain_incident(
@@ -77,7 +95,7 @@ def explain_incident(
         raise NotFound(f"no {kpi!r} KPI stored for {symptom!r} around the incident")
     times = pd.to_datetime(wide.index, utc=True)
     window = wide[times >= opened - step]
-    baseline = wide[times < opened - step]
+    baseline = _same_hours(wide[times < opened - step], window, step)
     if window.empty or baseline.empty:
         raise ValidationError("no_kpi_window", "no KPI rows before or during the incident")
     result = rank_from_symptom(
@@ -93,6 +111,10 @@ def explain_incident(
         {"element": e.entity, "score": e.score, "path": list(result.paths.get(e.entity, ()))}
         for e in result.ranking.entities
     ]
+    unmeasured = [u for u in elements if f"{u}{SEP}{kpi}" not in wide.columns]
+    if unmeasured:
+        span = (opened - timedelta(days=BASELINE_DAYS), opened - step, max(end, opened) + step)
+        ranking = _with_shared_upstream(store, topology, symptom, kpi, unmeasured, span, ranking)
     return {
         "incident_id": incident.incident_id,
         "symptom": {"element": symptom, "kpi": kpi},
@@ -102,3 +124,74 @@ def explain_incident(
         "unscored": [{"metric": m, "reason": r} for m, r in sorted(result.unscored.items())],
         "window": {"start": (opened - step).isoformat(), "end": (end + step).isoformat()},
     }
+
+
+def _with_shared_upstream(
+    store: Store,
+    topology: Any,
+    symptom: str,
+    kpi: str,
+    unmeasured: list[str],
+    span: tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp],
+    ranking: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """``ranking`` with the unmeasured upstream elements placed by what they feed.
+    ``span``: baseline start, window start, window end."""
+    from twinrca.causal._pointscores import point_scores
+
+    nearest = sorted(unmeasured, key=lambda u: len(topology.descendants(u)))
+    fed: dict[str, set[str]] = {}
+    budget: set[str] = set()
+    for u in nearest:
+        below = topology.descendants(u)
+        if len(budget | below) > MAX_FANOUT:
+            log.info("explain: %s feeds too many elements to read; left unscored", u)
+            continue
+        fed[u] = below
+        budget |= below
+    rows = store.read_kpis(span[0], span[2], managed_objects=sorted(budget), measurements=[kpi])
+    wide = _wide(rows)
+    if wide.empty:
+        return ranking
+    times = pd.to_datetime(wide.index, utc=True)
+    window = wide[times >= span[1]]
+    step = timedelta(seconds=float(rows["granularity_s"].median()))
+    pts = point_scores(_same_hours(wide[times < span[1]], window, step), window)
+    anomalous = {c.rpartition(SEP)[0] for c, f in pts.flagged.items() if bool(f)}
+    measured = {c.rpartition(SEP)[0] for c in pts.flagged.index}
+    shared, other = [], []
+    for u, below in fed.items():
+        seen = below & measured
+        hit = below & anomalous
+        share = len(hit) / len(seen) if seen else 0.0
+        path = _path(topology, u, symptom)
+        entry = {"element": u, "score": round(share, 4), "path": path, "feeds_anomalous": len(hit),
+                 "feeds_measured": len(seen)}  # fmt: skip
+        (shared if share >= SHARED_SHARE and len(seen) >= 2 else other).append(entry)
+    shared.sort(key=lambda r: (-r["feeds_anomalous"], -r["score"], r["element"]))
+    other.sort(key=lambda r: (-r["score"], r["element"]))
+    top = max((float(r["score"]) for r in ranking), default=0.0)
+    for i, r in enumerate(shared):  # ahead of the measured ranking, in this order
+        r["score"] = round(top + 1.0 + float(len(shared) - i), 6)
+    return shared + ranking + other
+
+
+def _path(topology: Any, source: str, target: str) -> list[str]:
+    """``source`` -> ... -> ``target`` along the feeds (shortest)."""
+    parents = {target: None}
+    frontier = [target]
+    while frontier and source not in parents:
+        nxt = []
+        for node in frontier:
+            for up in topology.parents(node):
+                if up not in parents:
+                    parents[up] = node
+                    nxt.append(up)
+        frontier = nxt
+    if source not in parents:
+        return [source]
+    path, node = [source], parents[source]
+    while node is not None:
+        path.append(node)
+        node = parents[node]
+    return path

@@ -15,6 +15,7 @@ from twinrca.api.app import ApiContext, create_app
 from twinrca.core.incident import IncidentDoc
 from twinrca.core.topology import Element, ElementKind, Topology
 from twinrca.runtime.auth import create_api_key
+from twinrca.runtime.explain import explain_incident
 from twinrca.runtime.incident_store import save_incident
 from twinrca.store import open_store
 from twinrca.store.base import WriteBatch
@@ -96,3 +97,52 @@ def test_explain_unknown_kpi_is_404_and_needs_a_key(client_and_key) -> None:
         == 404
     )
     assert client.get("/v1/incidents/inc-x/explain?kpi=drop_rate").status_code == 401
+
+
+def test_unmeasured_upstream_element_feeding_anomalous_cells_ranks_first(tmp_path) -> None:
+    """Only cells have KPIs. site:a feeds cells a1..a3 (all drop), site:b feeds b1, b2
+    (normal); both hang off tx:1. From cell a1 the shared upstream cause is site:a."""
+    store = open_store("embedded", path=tmp_path / "t.duckdb", tenant="acme")
+    store.migrate()
+    cells = {"site:a": ["cell:a1", "cell:a2", "cell:a3"], "site:b": ["cell:b1", "cell:b2"]}
+    elements = [Element("tx:1", ElementKind.TRANSPORT)]
+    feeds = []
+    for site, fed in cells.items():
+        elements.append(Element(site, ElementKind.SITE))
+        feeds.append(("tx:1", site))
+        for cell in fed:
+            elements.append(Element(cell, ElementKind.CELL))
+            feeds.append((site, cell))
+    store.save_topology(Topology(elements, feeds))
+    rng = np.random.default_rng(2)
+    times = pd.date_range(OPENED - timedelta(days=3), OPENED + timedelta(hours=2), freq="h")
+    rows = []
+    for site, fed in cells.items():
+        for cell in fed:
+            values = 1.0 + rng.normal(0.0, 0.05, len(times))
+            if site == "site:a":
+                values[times >= OPENED] += 3.0
+            rows += [
+                {"managed_object": cell, "measurement": "drop_rate", "value": float(v),
+                 "period_end": t, "granularity_s": 3600, "suspect": False}
+                for t, v in zip(times, values, strict=True)
+            ]  # fmt: skip
+    store.write_batch(WriteBatch(kpis=pd.DataFrame(rows)))
+    inc = IncidentDoc(
+        incident_id="inc-y", tenant="acme", opened_at=OPENED,
+        updated_at=OPENED + timedelta(hours=2), root_element="cell:a1",
+        anomalies=[{"managed_object": "cell:a1", "measurement": "drop_rate", "z": 9.0}],
+    )  # fmt: skip
+    try:
+        body = explain_incident(store, inc, "drop_rate")
+    finally:
+        store.close()
+    ranked = [r["element"] for r in body["ranking"]]
+    assert ranked[0] == "site:a", body["ranking"]
+    assert body["path"] == ["site:a", "cell:a1"]
+    # tx:1 feeds 3 anomalous cells of 5 (a majority): shared too, after the site that
+    # explains the same cells with a larger share
+    assert ranked[:3] == ["site:a", "tx:1", "cell:a1"]
+    assert body["ranking"][1]["feeds_anomalous"] == 3 and body["ranking"][1]["feeds_measured"] == 5
+    scores = [r["score"] for r in body["ranking"]]
+    assert scores == sorted(scores, reverse=True)
