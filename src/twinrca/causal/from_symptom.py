@@ -40,7 +40,7 @@ from twinrca.causal.symptom import (
 )
 from twinrca.core.errors import ValidationError
 
-__all__ = ["SymptomResult", "parse_target", "rank_from_symptom"]
+__all__ = ["SymptomResult", "entity_map", "parse_target", "point_scores", "rank_from_symptom"]
 
 log = logging.getLogger(__name__)
 

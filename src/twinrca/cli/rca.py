@@ -181,7 +181,7 @@ def rank(
         label = ranking.method
         top = ranking.entities[0].entity if ranking.entities else "-"
     else:
-        from twinrca.causal._entities import entity_map
+        from twinrca.causal.from_symptom import entity_map
 
         baseline, window = _periods(normal_df, anomalous_df, start)
         entities = entity_map(window.columns.astype(str), sep=entity_sep, merge_nested=merge_nested)

@@ -137,7 +137,7 @@ def _with_shared_upstream(
 ) -> list[dict[str, Any]]:
     """``ranking`` with the unmeasured upstream elements placed by what they feed.
     ``span``: baseline start, window start, window end."""
-    from twinrca.causal._pointscores import point_scores
+    from twinrca.causal.from_symptom import point_scores
 
     nearest = sorted(unmeasured, key=lambda u: len(topology.descendants(u)))
     fed: dict[str, set[str]] = {}
