@@ -92,7 +92,8 @@ def _to_result(order: SymptomRanking, robust: RankingResult, method: str) -> Ran
     by_entity: dict[str, list[MetricScore]] = {}
     for m in robust.metrics:
         by_entity.setdefault(m.entity, []).append(m)
-    entities, metrics = [], []
+    entities: list[EntityScore] = []
+    metrics: list[MetricScore] = []
     for entity, score in order.entities:
         own = by_entity.get(entity, [])
         top = own[0].metric if own else entity
@@ -134,8 +135,8 @@ def rank_from_symptom(
         return SymptomResult(ranking=robust, unscored=unscored)
     entities = entity_map(usable, sep=entity_sep, merge_nested=merge_nested)
     members: dict[str, list[str]] = {}
-    for col, ent in entities.items():
-        members.setdefault(ent, []).append(col)
+    for name, ent in entities.items():
+        members.setdefault(ent, []).append(name)
     col = metric_for(members, pts.score, metric, entity_sep)
     # nodes without a usable metric (a transport link with no KPI) keep their paths
     graph = project_graph(entity_graph(edges, members), [*col, target])

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from twinrca.cli.options import output_file
+from twinrca.cli.options import output_file, ranged
 from twinrca.core.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -132,9 +132,9 @@ def rank(
     target: Annotated[
         str | None, typer.Option(help="The symptom: ENTITY or ENTITY<SEP>METRIC.")
     ] = None,
-    start: Annotated[
-        float | None, typer.Option(help="Symptom time (unix s): earlier rows are baseline.")
-    ] = None,
+    start: float | None = ranged(
+        None, 0, 4e9, "Symptom time (unix s): earlier rows are baseline.", "--start"
+    ),
     history: Annotated[
         Path | None, typer.Option(help="Folder of labelled past issues (PetShop layout).")
     ] = None,

@@ -87,13 +87,14 @@ def recording_messages(
     files (a corrupt ``.gz``) and CSV exports (file source only) are left out and listed
     in ``skipped``.
     """
-    streams = []
+    streams: list[Any] = []
     for path in iter_files(paths):
         kind = _kind(path)
         try:
             data = _read(path)
         except (OSError, EOFError, zlib.error) as exc:  # e.g. a corrupt .gz
-            data, reason = b"", f"cannot be read: {type(exc).__name__}: {exc}"
+            data = b""
+            reason: str | None = f"cannot be read: {type(exc).__name__}: {exc}"
         else:
             reason = binary_reason(kind, data) or not_stream_reason(kind, data)
         if reason is None and kind not in _JSON | _SYSLOG | {".xml"}:

@@ -159,7 +159,8 @@ def _with_shared_upstream(
     pts = point_scores(_same_hours(wide[times < span[1]], window, step), window)
     anomalous = {c.rpartition(SEP)[0] for c, f in pts.flagged.items() if bool(f)}
     measured = {c.rpartition(SEP)[0] for c in pts.flagged.index}
-    shared, other = [], []
+    shared: list[dict[str, Any]] = []
+    other: list[dict[str, Any]] = []
     for u, below in fed.items():
         seen = below & measured
         hit = below & anomalous
@@ -178,7 +179,7 @@ def _with_shared_upstream(
 
 def _path(topology: Any, source: str, target: str) -> list[str]:
     """``source`` -> ... -> ``target`` along the feeds (shortest)."""
-    parents = {target: None}
+    parents: dict[str, str | None] = {target: None}
     frontier = [target]
     while frontier and source not in parents:
         nxt = []
@@ -190,8 +191,9 @@ def _path(topology: Any, source: str, target: str) -> list[str]:
         frontier = nxt
     if source not in parents:
         return [source]
-    path, node = [source], parents[source]
-    while node is not None:
-        path.append(node)
-        node = parents[node]
+    path: list[str] = [source]
+    step = parents[source]
+    while step is not None:
+        path.append(step)
+        step = parents[step]
     return path
