@@ -62,7 +62,7 @@ def _twin(seed: int, quick: bool, horizon: float):  # type: ignore[no-untyped-de
     import tempfile
 
     from twinrca.core.topology import ElementKind
-    from twinrca.predict.features import FeatureSpec
+    from twinrca.predict.features import FeatureSpec, windows_for
     from twinrca.predict.pipeline import prepare
     from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, feeder_events, read_twin_scenario
     from twinrca.twin_replay import generate_scenario
@@ -72,7 +72,9 @@ def _twin(seed: int, quick: bool, horizon: float):  # type: ignore[no-untyped-de
         generate_scenario(tmp, cells=cells, days=days, faults=faults, seed=seed)
         sc = read_twin_scenario(tmp)
     spec = FeatureSpec(
-        period_min=sc.period_min, windows=(2, 4, 8, 16), thresholds=TWIN_FAILURE_LEVELS
+        period_min=sc.period_min,
+        windows=windows_for(sc.period_min),
+        thresholds=TWIN_FAILURE_LEVELS,
     )
     rows = [
         e.element_id

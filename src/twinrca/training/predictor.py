@@ -22,7 +22,7 @@ import pandas as pd
 
 from twinrca.core.topology import ElementKind, Topology
 from twinrca.fmea.catalogue import Catalogue
-from twinrca.predict.features import FeatureSpec
+from twinrca.predict.features import FeatureSpec, windows_for
 from twinrca.predict.pipeline import Dataset, prepare, train_evaluate
 from twinrca.predict.risk import RISK_CONFIG, RiskModel
 from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, feeder_events, service_loss_events
@@ -49,7 +49,7 @@ class PredictorConfig:
     """How the service's risk model is trained (twin runs) and its features built."""
 
     horizon_min: float = 60.0
-    windows: tuple[int, ...] = (2, 4, 8, 16)
+    windows: tuple[int, ...] | None = None  # None: windows_for(the data's period)
     seasonal_days: int = 1
     train_seed: int = 201
     valid_seed: int = 202
@@ -66,7 +66,7 @@ class PredictorConfig:
     def spec(self, period_min: int) -> FeatureSpec:
         return FeatureSpec(
             period_min=period_min,
-            windows=self.windows,
+            windows=self.windows or windows_for(period_min),
             seasonal_days=self.seasonal_days,
             thresholds=TWIN_FAILURE_LEVELS,
         )
