@@ -21,7 +21,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-__all__ = ["Candidate", "Outcome", "Step", "WarningRecord", "advance", "came_true_share"]
+__all__ = [
+    "Candidate",
+    "Outcome",
+    "Step",
+    "WarningRecord",
+    "advance",
+    "came_true_share",
+    "settle",
+]
 
 
 class Outcome(StrEnum):
@@ -80,6 +88,28 @@ def _close(w: WarningRecord, outcome: Outcome, when: datetime) -> WarningRecord:
     return replace(w, outcome=outcome, closed=when)
 
 
+def settle(
+    raised: datetime,
+    window_end: datetime,
+    onsets: Iterable[datetime],
+    remediations: Iterable[datetime],
+    now: datetime,
+) -> tuple[Outcome, datetime] | None:
+    """The outcome of a warning raised at ``raised`` whose window ends at ``window_end``,
+    from the onset and remediation times on its element (None: it still stands)."""
+    hits = [t for t in onsets if raised < t <= window_end]
+    fixes = [t for t in remediations if raised <= t <= window_end]
+    first_hit = min(hits) if hits else None
+    first_fix = min(fixes) if fixes else None
+    if first_fix is not None and (first_hit is None or first_fix < first_hit):
+        return Outcome.AVERTED, first_fix
+    if first_hit is not None:
+        return Outcome.CAME_TRUE, first_hit
+    if now > window_end:
+        return Outcome.FALSE, window_end
+    return None
+
+
 def _settle(
     w: WarningRecord,
     onsets: Sequence[tuple[str, str, datetime]],
@@ -87,21 +117,10 @@ def _settle(
     now: datetime,
 ) -> WarningRecord | None:
     """The warning closed by what happened (or its window passing), None if it stands."""
-    hits = [
-        t
-        for el, mode, t in onsets
-        if el == w.element and mode in (w.mode, "", "unknown") and w.raised < t <= w.window_end
-    ]
-    fixes = [t for el, t in remediations if el == w.element and w.raised <= t <= w.window_end]
-    first_hit = min(hits) if hits else None
-    first_fix = min(fixes) if fixes else None
-    if first_fix is not None and (first_hit is None or first_fix < first_hit):
-        return _close(w, Outcome.AVERTED, first_fix)
-    if first_hit is not None:
-        return _close(w, Outcome.CAME_TRUE, first_hit)
-    if now > w.window_end:
-        return _close(w, Outcome.FALSE, w.window_end)
-    return None
+    hits = [t for el, mode, t in onsets if el == w.element and mode in (w.mode, "", "unknown")]
+    fixes = [t for el, t in remediations if el == w.element]
+    done = settle(w.raised, w.window_end, hits, fixes, now)
+    return None if done is None else _close(w, *done)
 
 
 def advance(
