@@ -22,7 +22,7 @@ import pandas as pd
 
 from twinrca.core.topology import ElementKind, Topology
 from twinrca.fmea.catalogue import Catalogue
-from twinrca.predict.features import FeatureSpec
+from twinrca.predict.features import FeatureSpec, windows_for
 from twinrca.predict.pipeline import Dataset, prepare, train_evaluate
 from twinrca.predict.risk import RISK_CONFIG, RiskModel
 from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, feeder_events, service_loss_events
@@ -49,7 +49,7 @@ class PredictorConfig:
     """How the service's risk model is trained (twin runs) and its features built."""
 
     horizon_min: float = 60.0
-    windows: tuple[int, ...] = (2, 4, 8, 16)
+    windows: tuple[int, ...] | None = None  # None: windows_for(the data's period)
     seasonal_days: int = 1
     train_seed: int = 201
     valid_seed: int = 202
@@ -57,8 +57,11 @@ class PredictorConfig:
     days: float = 4.0
     faults: int | None = None  # default: max(60, cells // 4)
     # warn at the lowest risk reaching this precision on the threshold run (else at its
-    # best F1: sudden faults keep the reachable precision low)
-    precision: float = 0.5
+    # best F1)
+    precision: float = 0.8
+    # the target: onsets of the modes the FMEA catalogue flags announceable only (sudden
+    # ones no data announces; they stay negatives), calibrated on the threshold run
+    announced_only: bool = True
     # larger topologies train on the sub-network of their first sites (sorted ids) with
     # about this many cells: the features are local (element, neighbours, parents)
     max_cells: int = 160
@@ -66,7 +69,7 @@ class PredictorConfig:
     def spec(self, period_min: int) -> FeatureSpec:
         return FeatureSpec(
             period_min=period_min,
-            windows=self.windows,
+            windows=self.windows or windows_for(period_min),
             seasonal_days=self.seasonal_days,
             thresholds=TWIN_FAILURE_LEVELS,
         )
@@ -168,6 +171,11 @@ def _dataset(
     return ds, spec
 
 
+def _announced(modes: np.ndarray, catalogue: Catalogue) -> np.ndarray:
+    names = {m.id for m in catalogue.announceable()}
+    return np.array([m in names for m in modes], dtype=int)
+
+
 def _warn_threshold(y: np.ndarray, p: np.ndarray, precision: float) -> float:
     """The lowest risk reaching ``precision`` on these rows, else the F1-best one."""
     from sklearn.metrics import precision_recall_curve
@@ -211,6 +219,7 @@ def train_predictor(
     """Three twin runs of the topology, three seeds: fit (time-split early stopping and
     calibration), pick the warning threshold on the second, measure on the third."""
     from twinrca.predict.evaluate import quality
+    from twinrca.predict.gbm import PlattCalibrator
     from twinrca.predict.risk import model_matrix
 
     say = progress or (lambda _msg: None)
@@ -225,10 +234,17 @@ def train_predictor(
         runs[role] = _dataset(seed, topology, catalogue, cfg)
     train, spec = runs["train"]
     valid, test = runs["threshold"][0], runs["test"][0]
+    if cfg.announced_only:
+        train = replace(train, y=train.y * _announced(train.mode, catalogue))
     say(f"fitting LightGBM on {len(train.y)} rows ({int(train.y.sum())} positive)")
     config = replace(RISK_CONFIG, early_stopping=300, min_data_in_leaf=10)  # as bench.predict
     ev = train_evaluate(train, test=valid, seed=cfg.train_seed, config=config)
     model = ev.model
+    if cfg.announced_only:  # Platt on a held-out twin run, for the model's own target
+        margin = model.forest.predict_raw(model_matrix(valid.frame, model.feature_names))
+        target = valid.y * _announced(valid.mode, catalogue)
+        if 0 < target.sum() < len(target):
+            model.calibrator = PlattCalibrator.fit(margin, target)
     model.threshold = _warn_threshold(
         valid.y, model.predict(model_matrix(valid.frame, model.feature_names)), cfg.precision
     )
