@@ -145,11 +145,12 @@ def advance(
             standing[key] = w
         else:
             closed.append(done)
-    raised, updated = [], []
+    raised: list[WarningRecord] = []
+    updated: list[WarningRecord] = []
     for c in candidates:
         key = (c.element, c.mode)
-        w = standing.get(key)
-        if w is None:
+        prior = standing.get(key)
+        if prior is None:
             w = WarningRecord(
                 c.element,
                 c.mode,
@@ -165,15 +166,15 @@ def advance(
             raised.append(w)
         else:
             w = replace(
-                w,
+                prior,
                 updated=c.time,
-                window_end=max(w.window_end, c.time + horizon),
+                window_end=max(prior.window_end, c.time + horizon),
                 probability=c.probability,
                 ttf_min=c.ttf_min,
                 ttf_lo_min=c.ttf_lo_min,
                 ttf_hi_min=c.ttf_hi_min,
-                reasons=c.reasons or w.reasons,
-                updates=w.updates + 1,
+                reasons=c.reasons or prior.reasons,
+                updates=prior.updates + 1,
             )
             updated.append(w)
         standing[key] = w
