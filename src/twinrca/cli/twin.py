@@ -64,28 +64,115 @@ def generate(
 
 @app.command()
 def calibrate(
-    scenario: Path = typer.Option(
-        ..., help="a folder written by `twin generate` (tables/kpis.parquet)"
+    scenario: Path | None = typer.Option(
+        None, help="a folder written by `twin generate` (tables/kpis.parquet)"
     ),
-    holdout_days: float = ranged(1.0, 0.01, 365.0, "last days kept out of the fit"),
+    csv: Path | None = typer.Option(None, "--csv", help="a CSV export of cell KPIs"),
+    mapping: str | None = typer.Option(
+        None,
+        "--map",
+        help="CSV columns: cell=CellName,time=Timestamp,prb_dl=PRBUsageDL,thr_dl=..."
+        " (keys: cell, time, prb_dl, thr_dl, availability, drop)",
+    ),
+    start: str | None = typer.Option(None, "--from", help="store: start time (RFC 3339)"),
+    end: str | None = typer.Option(None, "--to", help="store: end time (RFC 3339)"),
 ) -> None:
-    """Fit per-cell capacity, demand scale and sensitivity; print held-out errors."""
+    """Fit the twin's cells to observed KPIs; print held-out errors beside the
+    seasonal-naive forecast (same slot yesterday / last week). Without --scenario or
+    --csv: the store of the current settings (--from/--to)."""
+    from twinrca.twin_replay.calibration import calibrate_kpis
+
+    if scenario is not None and csv is not None:
+        from twinrca.core.errors import ValidationError
+
+        raise ValidationError("bad_options", "give --scenario or --csv, not both")
+    if scenario is not None:
+        import pandas as pd
+
+        from twinrca.core.errors import ValidationError
+        from twinrca.core.topology import Topology
+
+        topo = Topology.from_json(scenario / "topology.json")
+        tables = scenario / "tables" / "kpis.parquet"
+        try:
+            kpis = pd.read_parquet(tables)
+        except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+            raise ValidationError(
+                "unreadable_file", f"--scenario {scenario}: cannot read {tables}: {exc}"
+            ) from exc
+        cal = calibrate_kpis(kpis, topo)
+    elif csv is not None:
+        cal = calibrate_kpis(_csv_frame(csv, mapping))
+    else:
+        cal = _from_store(start, end)
+    typer.echo(
+        json.dumps(
+            {
+                "cells": len(cal.cells),
+                "fit_start": cal.fit_start.isoformat(),
+                "fit_end": cal.fit_end.isoformat(),
+                **cal.heldout,
+            }
+        )
+    )
+
+
+def _csv_frame(path: Path, mapping: str | None):
+    """The CSV's rows as the wide KPI frame calibration takes (``--map`` renames)."""
     import pandas as pd
 
     from twinrca.core.errors import ValidationError
-    from twinrca.core.topology import Topology
-    from twinrca.twin_replay.calibrate import calibrate_from_frame
+    from twinrca.twin_replay.calibration import KPI_FIELDS
 
-    topo = Topology.from_json(scenario / "topology.json")
-    tables = scenario / "tables" / "kpis.parquet"
-    try:
-        kpis = pd.read_parquet(tables)
-    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+    if not path.exists():
+        raise ValidationError("no_file", f"{path}: no such file")
+    names = {"cell": "element_id", "time": "time", **KPI_FIELDS}
+    pairs = [p.split("=", 1) for p in (mapping or "").split(",") if p.strip()]
+    bad = [p for p in pairs if len(p) != 2 or p[0].strip() not in names]
+    if bad:
         raise ValidationError(
-            "unreadable_file", f"--scenario {scenario}: cannot read {tables}: {exc}"
-        ) from exc
-    report = calibrate_from_frame(topo, kpis, holdout_days=holdout_days)
-    typer.echo(json.dumps(report.metrics))
+            "bad_map", f"--map entries {bad}: use KEY=COLUMN with keys {sorted(names)}"
+        )
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("unreadable_file", f"--csv {path}: cannot read: {exc}") from None
+    rename = {col.strip(): names[key.strip()] for key, col in pairs}
+    missing = [c for c in rename if c not in frame.columns]
+    if missing:
+        raise ValidationError("bad_map", f"{path} has no columns {missing}")
+    frame = frame.rename(columns=rename)
+    try:
+        frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ValidationError(
+            "bad_time", f"{path}: the time column needs dates and times ({exc})"
+        ) from None
+    return frame
+
+
+def _from_store(start: str | None, end: str | None):
+    import pandas as pd
+
+    from twinrca.cli.stores import settings_store
+    from twinrca.core.errors import ValidationError
+    from twinrca.twin_replay.calibration import KPI_FIELDS, calibrate_kpis
+
+    def when(text: str | None):
+        if text is None:
+            return None
+        try:
+            ts = pd.Timestamp(text)
+        except ValueError:
+            raise ValidationError("bad_time", f"{text!r}: not a time") from None
+        return ts.tz_localize("UTC") if ts.tzinfo is None else ts
+
+    with settings_store() as store:
+        topo = store.load_topology()
+        kpis = store.read_kpis(when(start), when(end), measurements=list(KPI_FIELDS.values()))
+    if kpis.empty:
+        raise ValidationError("no_data", "the store holds no cell KPIs in that window")
+    return calibrate_kpis(kpis, topo)
 
 
 @app.command("vendor-formats")

@@ -20,7 +20,7 @@ from twinrca.training.cache import cache_key, cached
 from twinrca.training.twin_data import AlarmNoise, alarm_frame, kpi_anomalies, match_faults
 from twinrca.twin_replay.demand import Demand, generate_demand
 from twinrca.twin_replay.generate import fault_labels, plant_faults
-from twinrca.twin_replay.simulate import SimResult, simulate
+from twinrca.twin_replay.simulate import CellParams, SimResult, simulate
 
 __all__ = [
     "TwinRun",
@@ -86,12 +86,15 @@ def twin_run(
     faults: int = 70,
     noise: AlarmNoise | None = None,
     engine: str = "numba",
+    params: CellParams | None = None,
 ) -> TwinRun:
+    """A labelled twin run; ``params`` are the network's true cell parameters (default:
+    the twin's own defaults)."""
     dem = generate_demand(topology, days=days, seed=seed)
     ivs = plant_faults(
         topology, catalogue, count=faults, steps=dem.steps, step_minutes=dem.step_minutes, seed=seed
     )
-    res = simulate(topology, dem, ivs, seed=seed, catalogue=catalogue, engine=engine)
+    res = simulate(topology, dem, ivs, seed=seed, catalogue=catalogue, engine=engine, params=params)
     labels = fault_labels(res, topology, catalogue, ivs)
     alarms = alarm_frame(res, topology, catalogue, noise=noise or AlarmNoise(), seed=seed)
     incidents = detect_incidents(alarms, topology, anomalies=kpi_anomalies(res))
