@@ -114,7 +114,7 @@ class _LazyMap:
                 n_workers=n,
                 threads_per_worker=1,
                 processes=self._processes,
-                dashboard_address=None,
+                dashboard_address=":0",  # a free port: several clusters per machine
                 silence_logs=logging.WARNING,
             )
         )
@@ -130,11 +130,16 @@ def batch_map(
     *,
     settings: DaskSettings | None = None,
     processes: bool = True,
+    min_pieces: int | None = None,
 ) -> Iterator[Mapper]:
     """A mapper for one batch job (see the module docstring); a cluster it started is
     closed on exit. ``processes=False`` makes the local cluster's workers threads of
-    this process (tests; GIL-bound work gains nothing from them)."""
+    this process (tests; GIL-bound work gains nothing from them). ``min_pieces``
+    overrides the setting for a job whose pieces are long (a training twin run takes
+    minutes: two pieces already pay for a cluster)."""
     cfg = settings or DaskSettings()
+    if min_pieces is not None:
+        cfg = cfg.model_copy(update={"min_pieces": min_pieces})
     lazy = _LazyMap(resolve_scheduler(scheduler, cfg), cfg, processes)
     try:
         yield lazy

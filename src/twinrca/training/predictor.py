@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from twinrca.core.mapper import Mapper, serial_map
 from twinrca.core.topology import ElementKind, Topology
 from twinrca.fmea.catalogue import Catalogue
 from twinrca.predict.features import FeatureSpec
@@ -133,6 +134,13 @@ def _alarm_types(model: RiskModel) -> tuple[str, ...]:
 
 
 # --------------------------------------------------------------------- training
+def _dataset_piece(
+    piece: tuple[int, Topology, Catalogue, PredictorConfig],
+) -> tuple[Dataset, FeatureSpec]:
+    """:func:`_dataset` of one ``(seed, topology, catalogue, cfg)`` (a Dask piece)."""
+    return _dataset(*piece)
+
+
 def _dataset(
     seed: int, topology: Topology, catalogue: Catalogue, cfg: PredictorConfig
 ) -> tuple[Dataset, FeatureSpec]:
@@ -207,22 +215,20 @@ def train_predictor(
     cfg: PredictorConfig = PredictorConfig(),
     *,
     progress: Callable[[str], None] | None = None,
+    mapper: Mapper = serial_map,
 ) -> TrainedPredictor:
     """Three twin runs of the topology, three seeds: fit (time-split early stopping and
-    calibration), pick the warning threshold on the second, measure on the third."""
+    calibration), pick the warning threshold on the second, measure on the third. The
+    three runs are the pieces handed to ``mapper``."""
     from twinrca.predict.evaluate import quality
     from twinrca.predict.risk import model_matrix
 
     say = progress or (lambda _msg: None)
     topology = training_topology(topology, cfg.max_cells)
-    runs = {}
-    for role, seed in (
-        ("train", cfg.train_seed),
-        ("threshold", cfg.valid_seed),
-        ("test", cfg.test_seed),
-    ):
-        say(f"twin run for {role} (seed {seed})")
-        runs[role] = _dataset(seed, topology, catalogue, cfg)
+    roles = (("train", cfg.train_seed), ("threshold", cfg.valid_seed), ("test", cfg.test_seed))
+    say("twin runs for " + ", ".join(f"{role} (seed {seed})" for role, seed in roles))
+    pieces = [(seed, topology, catalogue, cfg) for _, seed in roles]
+    runs = dict(zip([r for r, _ in roles], mapper(_dataset_piece, pieces), strict=True))
     train, spec = runs["train"]
     valid, test = runs["threshold"][0], runs["test"][0]
     say(f"fitting LightGBM on {len(train.y)} rows ({int(train.y.sum())} positive)")
@@ -262,6 +268,7 @@ def predictor_or_load(
     cfg: PredictorConfig = PredictorConfig(),
     *,
     progress: Callable[[str], None] | None = None,
+    mapper: Mapper = serial_map,
 ) -> TrainedPredictor:
     """A cached predictor for this topology, catalogue and set-up, else a new one."""
     key = cache_key(
@@ -275,7 +282,7 @@ def predictor_or_load(
     return cached(
         path,
         key,
-        lambda: train_predictor(topology, catalogue, cfg, progress=progress),
+        lambda: train_predictor(topology, catalogue, cfg, progress=progress, mapper=mapper),
         what="predictor",
         dump=lambda t: (t.model.to_bytes(), t.spec, t.metrics),
         load=lambda p: TrainedPredictor(RiskModel.from_bytes(p[0]), p[1], p[2]),
