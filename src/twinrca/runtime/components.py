@@ -20,7 +20,7 @@ from twinrca.runtime.flow import Pipeline, PipelineConfig
 from twinrca.runtime.forecasting import Forecaster
 from twinrca.runtime.plugins import DIAGNOSERS, PREDICTORS, load_plugins
 from twinrca.store.base import Store
-from twinrca.training.predictor import PredictorConfig, predictor_or_load
+from twinrca.training.predictor import PredictorConfig, predictor_or_load, training_topology
 
 __all__ = ["RegionWorker", "build_forecaster", "build_pipeline", "probe_kafka"]
 
@@ -135,7 +135,8 @@ def build_forecaster(
     from twinrca.fmea.catalogue import load_catalogue
     from twinrca.runtime.dask_pool import batch_map
 
-    cache = _cache(data_dir, "predictor", topology)
+    # named after the network it trains on: larger topologies share their first sites'
+    cache = _cache(data_dir, "predictor", training_topology(topology, prediction.max_cells))
     t0 = time.perf_counter()
     catalogue = load_catalogue()
     with batch_map(settings=dask, min_pieces=2) as mapper:

@@ -17,7 +17,14 @@ from twinrca.core.records import RootCauseCandidate
 from twinrca.core.topology import Topology
 from twinrca.detect.detector import DetectedIncident, IncidentEvidence, detect_incidents
 from twinrca.fmea.catalogue import Catalogue
-from twinrca.training.cache import cache_key, cached
+from twinrca.training.cache import (
+    cache_key,
+    cached,
+    catalogue_digest,
+    code_version,
+    kind_parameters,
+    topology_digest,
+)
 from twinrca.training.twin_data import AlarmNoise, alarm_frame, kpi_anomalies, match_faults
 from twinrca.twin_replay.demand import Demand, generate_demand
 from twinrca.twin_replay.generate import fault_labels, plant_faults
@@ -26,6 +33,7 @@ from twinrca.twin_replay.simulate import SimResult, simulate
 __all__ = [
     "TwinRun",
     "diagnose",
+    "diagnoser_key",
     "labelled_run",
     "new_diagnoser",
     "train_diagnoser",
@@ -179,6 +187,27 @@ def train_diagnoser(
     return new_diagnoser(topology, catalogue).fit(cases)
 
 
+def diagnoser_key(
+    topology: Topology,
+    catalogue: Catalogue,
+    *,
+    seeds: tuple[int, ...],
+    days: float,
+    faults: int,
+) -> str:
+    """The cache key of a diagnoser trained on ``topology`` with this set-up."""
+    return cache_key(
+        (
+            code_version(),
+            catalogue_digest(catalogue),
+            kind_parameters(topology),
+            topology_digest(topology),
+            (tuple(seeds), days, faults),
+            _MODEL_VERSION,
+        )
+    )
+
+
 def train_or_load(
     path: Path,
     topology: Topology,
@@ -191,16 +220,13 @@ def train_or_load(
     mapper: Mapper = serial_map,
 ) -> BayesianDiagnoser:
     """A cached diagnoser for this topology, catalogue and training set-up, else a new one.
-    The cache key records what the model assumed (topology, catalogue version, seeds)."""
-    key = cache_key(
-        (
-            sorted(topology.feeds),
-            topology.neighbour_pairs,
-            str(catalogue.version),
-            (seeds, days, faults),
-            _MODEL_VERSION,
-        )
-    )
+
+    The key (:func:`diagnoser_key`) holds the code version, the catalogue, the element
+    kinds' parameters and, because the training twin runs simulate this very network
+    and the diagnoser encodes symptoms on it, the topology: training is per topology
+    today (one model per kind of element, for any network built from the same kinds,
+    is issue 18's first item, not done)."""
+    key = diagnoser_key(topology, catalogue, seeds=seeds, days=days, faults=faults)
     return cached(
         path,
         key,

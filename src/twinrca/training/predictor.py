@@ -27,13 +27,21 @@ from twinrca.predict.features import FeatureSpec
 from twinrca.predict.pipeline import Dataset, prepare, train_evaluate
 from twinrca.predict.risk import RISK_CONFIG, RiskModel
 from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, feeder_events, service_loss_events
-from twinrca.training.cache import cache_key, cached
+from twinrca.training.cache import (
+    cache_key,
+    cached,
+    catalogue_digest,
+    code_version,
+    kind_parameters,
+    topology_digest,
+)
 
 __all__ = [
     "ROW_KINDS",
     "PredictorConfig",
     "TrainedPredictor",
     "feature_alarms",
+    "predictor_key",
     "predictor_or_load",
     "train_predictor",
     "training_topology",
@@ -261,6 +269,22 @@ def train_predictor(
     return TrainedPredictor(model, spec, metrics)
 
 
+def predictor_key(topology: Topology, catalogue: Catalogue, cfg: PredictorConfig) -> str:
+    """The cache key of the predictor :func:`train_predictor` makes for ``topology``:
+    the code version, the catalogue, the element kinds' parameters and the network it
+    trains on (:func:`training_topology`: the topology itself when it is small)."""
+    trained_on = training_topology(topology, cfg.max_cells)
+    return cache_key(
+        (
+            code_version(),
+            catalogue_digest(catalogue),
+            kind_parameters(trained_on),
+            topology_digest(trained_on),
+            cfg,
+        )
+    )
+
+
 def predictor_or_load(
     path: Path,
     topology: Topology,
@@ -270,15 +294,10 @@ def predictor_or_load(
     progress: Callable[[str], None] | None = None,
     mapper: Mapper = serial_map,
 ) -> TrainedPredictor:
-    """A cached predictor for this topology, catalogue and set-up, else a new one."""
-    key = cache_key(
-        (
-            sorted(topology.feeds),
-            sorted(e.element_id for e in topology),
-            sorted(m.id for m in catalogue.modes),
-            cfg,
-        )
-    )
+    """A cached predictor for this topology, catalogue and set-up, else a new one.
+    Its key (:func:`predictor_key`) holds the training neighbourhood, not the whole
+    topology: two networks whose first sites' neighbourhoods match share the model."""
+    key = predictor_key(topology, catalogue, cfg)
     return cached(
         path,
         key,
