@@ -27,24 +27,35 @@ def generate(
         None, help="CSV or JSON inventory instead of a generated network"
     ),
     engine: str = typer.Option("numba", help="numba or numpy"),
+    dask: str | None = typer.Option(
+        None,
+        "--dask",
+        help="Dask scheduler for the batch pieces: tcp://host:8786, or 'sync' for this "
+        "process only (default: TWINRCA_DASK__SCHEDULER, else a local cluster when the "
+        "job is large enough to gain from one)",
+    ),
 ) -> None:
     """Write EMS-like streams, Parquet tables and labels of a generated scenario."""
+    from twinrca.core.settings import load_settings
+    from twinrca.runtime.dask_pool import batch_map
     from twinrca.twin_replay.generate import generate_scenario
     from twinrca.twin_replay.inventory import load_inventory
 
     topo = load_inventory(inventory) if inventory else None
-    summary = generate_scenario(
-        out,
-        cells=cells,
-        days=days,
-        faults=faults,
-        seed=seed,
-        step_minutes=step_minutes,
-        pm_xml=pm_xml,
-        topology=topo,
-        engine=engine,
-        strict_faults=True,
-    )
+    with batch_map(dask, settings=load_settings().dask) as mapper:
+        summary = generate_scenario(
+            out,
+            cells=cells,
+            days=days,
+            faults=faults,
+            seed=seed,
+            step_minutes=step_minutes,
+            pm_xml=pm_xml,
+            topology=topo,
+            engine=engine,
+            strict_faults=True,
+            mapper=mapper,
+        )
     typer.echo(
         json.dumps(
             {

@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 __all__ = [
+    "DaskSettings",
     "KafkaSettings",
     "Settings",
     "StoreSettings",
@@ -58,6 +59,20 @@ class TwinSettings(BaseModel):
     engine: Literal["numba", "numpy"] = "numba"
 
 
+class DaskSettings(BaseModel):
+    """Where batch work (scenario generation, training runs, what-if batches) goes.
+
+    ``scheduler``: the address of an existing cluster (``tcp://host:8786``); empty = an
+    in-process ``LocalCluster`` of ``workers`` processes started for the job (0 = one per
+    core), or no cluster at all for a job too small to pay for one (``min_pieces``);
+    ``"sync"`` = always in this process, one piece after the other."""
+
+    model_config = {"frozen": True}
+    scheduler: str = ""
+    workers: int = Field(0, ge=0, le=256)
+    min_pieces: int = Field(10, ge=1)
+
+
 class WebhookSettings(BaseModel):
     model_config = {"frozen": True}
     #: comma-separated addresses, CIDR networks or host names that webhooks may reach
@@ -83,6 +98,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     twin: TwinSettings = Field(default_factory=TwinSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    dask: DaskSettings = Field(default_factory=DaskSettings)
     api_host: str = "127.0.0.1"
     api_port: int = 8750
 

@@ -213,6 +213,7 @@ class Service:
             training_seeds=self.options.training_seeds,
             config=self.options.pipeline,
             base_url=f"http://{s.api_host}:{s.api_port}",
+            dask=s.dask,
         )
 
     def _forecaster(self, topology: Topology) -> Forecaster:
@@ -225,6 +226,7 @@ class Service:
             regions=self._regions,
             base_url=f"http://{s.api_host}:{s.api_port}",
             threshold=self.options.predict_threshold,
+            dask=s.dask,
         )
 
     def _regions(self) -> set[str] | None:

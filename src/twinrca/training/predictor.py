@@ -20,19 +20,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from twinrca.core.mapper import Mapper, serial_map
 from twinrca.core.topology import ElementKind, Topology
 from twinrca.fmea.catalogue import Catalogue
 from twinrca.predict.features import FeatureSpec, windows_for
 from twinrca.predict.pipeline import Dataset, prepare, train_evaluate
 from twinrca.predict.risk import RISK_CONFIG, RiskModel
 from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, feeder_events, service_loss_events
-from twinrca.training.cache import cache_key, cached
+from twinrca.training.cache import (
+    cache_key,
+    cached,
+    catalogue_digest,
+    code_version,
+    kind_parameters,
+    topology_digest,
+)
 
 __all__ = [
     "ROW_KINDS",
     "PredictorConfig",
     "TrainedPredictor",
     "feature_alarms",
+    "predictor_key",
     "predictor_or_load",
     "train_predictor",
     "training_topology",
@@ -136,6 +145,13 @@ def _alarm_types(model: RiskModel) -> tuple[str, ...]:
 
 
 # --------------------------------------------------------------------- training
+def _dataset_piece(
+    piece: tuple[int, Topology, Catalogue, PredictorConfig],
+) -> tuple[Dataset, FeatureSpec]:
+    """:func:`_dataset` of one ``(seed, topology, catalogue, cfg)`` (a Dask piece)."""
+    return _dataset(*piece)
+
+
 def _dataset(
     seed: int, topology: Topology, catalogue: Catalogue, cfg: PredictorConfig
 ) -> tuple[Dataset, FeatureSpec]:
@@ -215,23 +231,21 @@ def train_predictor(
     cfg: PredictorConfig = PredictorConfig(),
     *,
     progress: Callable[[str], None] | None = None,
+    mapper: Mapper = serial_map,
 ) -> TrainedPredictor:
     """Three twin runs of the topology, three seeds: fit (time-split early stopping and
-    calibration), pick the warning threshold on the second, measure on the third."""
+    calibration), pick the warning threshold on the second, measure on the third. The
+    three runs are the pieces handed to ``mapper``."""
     from twinrca.predict.evaluate import quality
     from twinrca.predict.gbm import PlattCalibrator
     from twinrca.predict.risk import model_matrix
 
     say = progress or (lambda _msg: None)
     topology = training_topology(topology, cfg.max_cells)
-    runs = {}
-    for role, seed in (
-        ("train", cfg.train_seed),
-        ("threshold", cfg.valid_seed),
-        ("test", cfg.test_seed),
-    ):
-        say(f"twin run for {role} (seed {seed})")
-        runs[role] = _dataset(seed, topology, catalogue, cfg)
+    roles = (("train", cfg.train_seed), ("threshold", cfg.valid_seed), ("test", cfg.test_seed))
+    say("twin runs for " + ", ".join(f"{role} (seed {seed})" for role, seed in roles))
+    pieces = [(seed, topology, catalogue, cfg) for _, seed in roles]
+    runs = dict(zip([r for r, _ in roles], mapper(_dataset_piece, pieces), strict=True))
     train, spec = runs["train"]
     valid, test = runs["threshold"][0], runs["test"][0]
     if cfg.announced_only:
@@ -271,6 +285,22 @@ def train_predictor(
     return TrainedPredictor(model, spec, metrics)
 
 
+def predictor_key(topology: Topology, catalogue: Catalogue, cfg: PredictorConfig) -> str:
+    """The cache key of the predictor :func:`train_predictor` makes for ``topology``:
+    the code version, the catalogue, the element kinds' parameters and the network it
+    trains on (:func:`training_topology`: the topology itself when it is small)."""
+    trained_on = training_topology(topology, cfg.max_cells)
+    return cache_key(
+        (
+            code_version(),
+            catalogue_digest(catalogue),
+            kind_parameters(trained_on),
+            topology_digest(trained_on),
+            cfg,
+        )
+    )
+
+
 def predictor_or_load(
     path: Path,
     topology: Topology,
@@ -278,20 +308,16 @@ def predictor_or_load(
     cfg: PredictorConfig = PredictorConfig(),
     *,
     progress: Callable[[str], None] | None = None,
+    mapper: Mapper = serial_map,
 ) -> TrainedPredictor:
-    """A cached predictor for this topology, catalogue and set-up, else a new one."""
-    key = cache_key(
-        (
-            sorted(topology.feeds),
-            sorted(e.element_id for e in topology),
-            sorted(m.id for m in catalogue.modes),
-            cfg,
-        )
-    )
+    """A cached predictor for this topology, catalogue and set-up, else a new one.
+    Its key (:func:`predictor_key`) holds the training neighbourhood, not the whole
+    topology: two networks whose first sites' neighbourhoods match share the model."""
+    key = predictor_key(topology, catalogue, cfg)
     return cached(
         path,
         key,
-        lambda: train_predictor(topology, catalogue, cfg, progress=progress),
+        lambda: train_predictor(topology, catalogue, cfg, progress=progress, mapper=mapper),
         what="predictor",
         dump=lambda t: (t.model.to_bytes(), t.spec, t.metrics),
         load=lambda p: TrainedPredictor(RiskModel.from_bytes(p[0]), p[1], p[2]),
