@@ -69,8 +69,8 @@ class DaskSettings(BaseModel):
 
     model_config = {"frozen": True}
     scheduler: str = ""
-    workers: int = Field(0, ge=0, le=256)
-    min_pieces: int = Field(10, ge=1)
+    workers: int = Field(default=0, ge=0, le=256)
+    min_pieces: int = Field(default=10, ge=1)
 
 
 class WebhookSettings(BaseModel):

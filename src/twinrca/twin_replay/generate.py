@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -170,7 +170,7 @@ class _KpiPiece:
     element_ids: tuple[str, ...]
     applies: tuple[tuple[int, ...], ...]  # KPI columns per element (its kind's)
     kpi_names: tuple[str, ...]
-    ends: tuple[object, ...]  # period end per step of the block
+    ends: tuple[datetime, ...]  # period end per step of the block
     granularity_s: int
     block: np.ndarray  # float32 [E, steps of the piece, K]
     pm_xml: bool
