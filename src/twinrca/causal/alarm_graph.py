@@ -4,8 +4,10 @@
 
 - ``"hawkes"`` (default): a topological Hawkes process (:mod:`twinrca.causal.thp`),
   alarms of one type exciting alarms of another on the same or adjacent devices,
-  with a data-chosen kernel and BIC edge selection. Edge weight = expected number of
-  effect alarms triggered per cause alarm.
+  with a data-chosen kernel and BIC edge selection. Edge weight = confidence: the share
+  of fits on halves of the timeline that select the edge (:mod:`twinrca.causal.stability`);
+  edges below ``min_confidence`` are left out. ``strength`` = expected number of effect
+  alarms triggered per cause alarm (full-data fit).
 - ``"windows"``: pgmpy PC on topology-aware windows (:mod:`twinrca.causal.windows`).
   Edge weight = share of the pair's temporal precedence in the edge's direction.
 
@@ -34,19 +36,23 @@ from twinrca.core.errors import ValidationError
 if TYPE_CHECKING:
     from twinrca.causal.thp import HawkesSettings
 
-__all__ = ["AlarmGraph", "Method", "learn_alarm_graph"]
+__all__ = ["DEFAULT_MIN_CONFIDENCE", "AlarmGraph", "Method", "learn_alarm_graph"]
 
 logger = logging.getLogger(__name__)
 
 Method = Literal["hawkes", "windows"]
+
+# The confidence that maximised the worst-case g-score of the generalisation suite
+# (bench.causal); one value for every data set.
+DEFAULT_MIN_CONFIDENCE = 0.6
 
 
 @dataclass(frozen=True, slots=True)
 class AlarmGraph:
     """A learned weighted directed graph between alarm types.
 
-    ``edges``: columns ``cause, effect, weight, evidence`` (strongest first), with the
-    alarm ids of the input. ``adjacency``: K x K weights, index = cause, columns =
+    ``edges``: columns ``cause, effect, weight, evidence, strength`` (most confident
+    first), with the alarm ids of the input. ``adjacency``: K x K weights, index = cause, columns =
     effect; zero means no edge (a required edge with no support keeps a tiny weight).
     """
 
@@ -70,6 +76,7 @@ def learn_alarm_graph(
     device_ids: Sequence[Hashable] | None = None,
     prior_encoding: PriorEncoding = "auto",
     hawkes_settings: HawkesSettings | None = None,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> AlarmGraph:
     """Learn which alarm types cause which.
 
@@ -80,7 +87,8 @@ def learn_alarm_graph(
     ``prior_encoding`` (see :meth:`PriorKnowledge.from_matrix`). When ``type_ids`` is
     given it also fixes the node order of the result (types with no alarm included).
     ``hawkes_settings`` overrides numerical settings of the Hawkes learner (for studies;
-    the defaults need no per-data-set change).
+    the defaults need no per-data-set change). ``min_confidence`` (hawkes): keep the
+    edges whose confidence is at least this (0 keeps every edge of the full-data fit).
     """
     data = _encode(alarms, prior, type_ids)
     adjacency = None
@@ -90,12 +98,15 @@ def learn_alarm_graph(
     if prior is not None:
         knowledge = PriorKnowledge.from_matrix(prior, data, ids=type_ids, encoding=prior_encoding)
     if method == "hawkes":
-        weights, evidence, info = _hawkes(data, adjacency, knowledge, hawkes_settings)
+        weights, evidence, strength, info = _hawkes(
+            data, adjacency, knowledge, hawkes_settings, min_confidence
+        )
     elif method == "windows":
         weights, evidence, info = _windows(data, adjacency, knowledge)
+        strength = weights
     else:
         raise ValidationError("bad_method", "method must be 'hawkes' or 'windows'", method=method)
-    return _result(data, weights, evidence, knowledge, method, info)
+    return _result(data, (weights, evidence, strength), knowledge, method, info)
 
 
 def _encode(
@@ -113,12 +124,28 @@ def _hawkes(
     adjacency: np.ndarray | None,
     prior: PriorKnowledge,
     settings: HawkesSettings | None,
-) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
-    from twinrca.causal.thp import fit_topological_hawkes
+    min_confidence: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
+    from twinrca.causal.stability import edge_confidence
+    from twinrca.causal.thp import HawkesSettings, break_cycles, fit_topological_hawkes
 
+    settings = settings or HawkesSettings()
     fit = fit_topological_hawkes(data, adjacency, prior, settings)
-    info = {"kernel_scale": 1.0 / fit.beta, "log_likelihood": fit.log_likelihood}
-    return fit.alpha, fit.llr, info
+    confidence = edge_confidence(data, adjacency, prior, settings, fit.beta)
+    candidates = fit.adjacency | (confidence >= 0.5)
+    keep = candidates & (confidence >= min_confidence)
+    if min_confidence <= 0:
+        keep = candidates
+    # confidence first, the full fit's likelihood ratio to order equal confidences
+    order = np.where(keep, confidence + 1e-6 * np.tanh(fit.llr), 0.0)
+    keep = break_cycles(order, prior.required) & keep | prior.required
+    weights = np.where(keep, np.maximum(confidence, np.finfo(float).tiny), 0.0)
+    info = {
+        "kernel_scale": 1.0 / fit.beta,
+        "log_likelihood": fit.log_likelihood,
+        "min_confidence": min_confidence,
+    }
+    return weights, np.where(keep, fit.llr, 0.0), np.where(keep, fit.alpha, 0.0), info
 
 
 def _windows(
@@ -135,12 +162,12 @@ def _windows(
 
 def _result(
     data: EventData,
-    weights: np.ndarray,
-    evidence: np.ndarray,
+    columns: tuple[np.ndarray, np.ndarray, np.ndarray],
     prior: PriorKnowledge,
     method: str,
     info: dict[str, float],
 ) -> AlarmGraph:
+    weights, evidence, strength = columns
     weights = weights.copy()
     weights[prior.required & (weights <= 0)] = np.finfo(float).tiny
     weights[prior.forbidden] = 0.0
@@ -153,6 +180,7 @@ def _result(
             "effect": [ids[j] for j in effect],
             "weight": weights[cause, effect],
             "evidence": evidence[cause, effect],
+            "strength": strength[cause, effect],
         }
     )
     edges = edges.sort_values(["weight", "evidence"], ascending=False, ignore_index=True)

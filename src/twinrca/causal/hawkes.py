@@ -24,7 +24,7 @@ from numba import njit
 __all__ = ["compensators", "em_fit", "excitation", "gains_for_candidates"]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def excitation(
     types: np.ndarray,
     devices: np.ndarray,
@@ -35,11 +35,17 @@ def excitation(
     nbr_idx: np.ndarray,
     beta: float,
     n_hops: int,
+    tie_weight: float = 0.0,
 ) -> np.ndarray:
-    """``phi[e, i, h]`` for events sorted by time (CSR neighbour lists)."""
+    """``phi[e, i, h]`` for events sorted by time (CSR neighbour lists).
+
+    Events with the same timestamp as ``e`` (their order unknown) count ``tie_weight``
+    of a kernel at zero delay each.
+    """
     n = times.shape[0]
     phi = np.zeros((n, n_types, n_hops), dtype=np.float32)
     state = np.zeros((n_devices, n_types))
+    tied = np.zeros((n_devices, n_types))
     last = np.full(n_devices, times[0])
     start = 0
     while start < n:
@@ -47,24 +53,35 @@ def excitation(
         while stop < n and times[stop] == times[start]:
             stop += 1
         t = times[start]
+        if tie_weight > 0.0 and stop - start > 1:
+            for e in range(start, stop):
+                tied[devices[e], types[e]] += 1.0
         for e in range(start, stop):
             d = devices[e]
             _decay(state, last, d, t, beta)
             for i in range(n_types):
                 phi[e, i, 0] = beta * state[d, i]
+            if tie_weight > 0.0 and stop - start > 1:
+                for i in range(n_types):
+                    phi[e, i, 0] += tie_weight * beta * tied[d, i]
+                phi[e, types[e], 0] -= tie_weight * beta
             if n_hops > 1:
                 for q in range(nbr_ptr[d], nbr_ptr[d + 1]):
                     m = nbr_idx[q]
                     _decay(state, last, m, t, beta)
                     for i in range(n_types):
                         phi[e, i, 1] += beta * state[m, i]
+                    if tie_weight > 0.0 and stop - start > 1:
+                        for i in range(n_types):
+                            phi[e, i, 1] += tie_weight * beta * tied[m, i]
         for e in range(start, stop):
             state[devices[e], types[e]] += 1.0
+            tied[devices[e], types[e]] = 0.0
         start = stop
     return phi
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _decay(state: np.ndarray, last: np.ndarray, d: int, t: float, beta: float) -> None:
     if last[d] != t:
         f = np.exp(-beta * (t - last[d]))
@@ -73,7 +90,7 @@ def _decay(state: np.ndarray, last: np.ndarray, d: int, t: float, beta: float) -
         last[d] = t
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def compensators(
     types: np.ndarray,
     devices: np.ndarray,
@@ -98,7 +115,7 @@ def compensators(
     return comp
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def em_fit(
     x: np.ndarray,
     dev: np.ndarray,
@@ -147,7 +164,7 @@ def em_fit(
     return ll
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def gains_for_candidates(
     base_x: np.ndarray,
     cand_x: np.ndarray,
@@ -161,35 +178,47 @@ def gains_for_candidates(
     candidates: np.ndarray,
     n_iter: int,
     tol: float,
+    n_refit: int = 0,
 ) -> np.ndarray:
     """Log-likelihood after adding each candidate type (its hop features) to the model.
 
     ``base_x`` (n, p) holds the current features, ``cand_x`` (n, K, H) the features of
     every type; ``alpha``/``mu`` are the current fit (warm start). Candidates whose
     score (gradient at zero) is not positive cannot improve the fit and get ``-inf``.
+    With ``n_refit > 0`` only the ``n_refit`` candidates of largest score statistic
+    (the one-step approximation of twice their likelihood gain, ``g^2 / I``) are fitted
+    by EM; the others get ``-inf``.
     """
     n, p = base_x.shape
     n_hops = cand_x.shape[2]
-    out = np.full(candidates.shape[0], -np.inf)
+    n_cand = candidates.shape[0]
+    out = np.full(n_cand, -np.inf)
     lam = np.empty(n)
     for e in range(n):
         lam[e] = mu[dev[e]]
         for k in range(p):
             lam[e] += alpha[k] * base_x[e, k]
+    stat = np.full(n_cand, -np.inf)
+    for q in range(n_cand):
+        i = candidates[q]
+        for h in range(n_hops):
+            g = -cand_c[i, h]
+            info = 0.0
+            for e in range(n):
+                r = cand_x[e, i, h] / lam[e]
+                g += r
+                info += r * r
+            if g > 0.0 and info > 0.0:
+                stat[q] = max(stat[q], g * g / info)
+    fit_these = np.flatnonzero(stat > -np.inf)
+    if n_refit > 0 and fit_these.shape[0] > n_refit:
+        fit_these = fit_these[np.argsort(-stat[fit_these])[:n_refit]]
     x = np.empty((n, p + n_hops))
     x[:, :p] = base_x
     c = np.empty(p + n_hops)
     c[:p] = base_c
-    for q in range(candidates.shape[0]):
+    for q in fit_these:
         i = candidates[q]
-        best_grad = -np.inf
-        for h in range(n_hops):
-            g = -cand_c[i, h]
-            for e in range(n):
-                g += cand_x[e, i, h] / lam[e]
-            best_grad = max(best_grad, g)
-        if best_grad <= 0.0:
-            continue
         for h in range(n_hops):
             c[p + h] = cand_c[i, h]
             for e in range(n):
@@ -200,3 +229,36 @@ def gains_for_candidates(
         m = mu.copy()
         out[q] = em_fit(x, dev, n_dev, c, span, a, m, n_iter, tol)
     return out
+
+
+@njit(cache=True, nogil=True)
+def network_excitation(
+    types: np.ndarray, times: np.ndarray, n_types: int, beta: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Network-wide activity per type: ``g[e, i]`` = kernel sum of the type-``i`` events
+    anywhere before event ``e`` (same timestamp excluded), and ``comp[i]`` = kernel
+    integral of the type-``i`` events up to the last event (as seen by one device)."""
+    n = times.shape[0]
+    g = np.zeros((n, n_types), dtype=np.float32)
+    state = np.zeros(n_types)
+    comp = np.zeros(n_types)
+    t_end = times[n - 1]
+    last = times[0]
+    start = 0
+    while start < n:
+        stop = start
+        while stop < n and times[stop] == times[start]:
+            stop += 1
+        t = times[start]
+        f = np.exp(-beta * (t - last))
+        for i in range(n_types):
+            state[i] *= f
+        last = t
+        for e in range(start, stop):
+            for i in range(n_types):
+                g[e, i] = beta * state[i]
+        for e in range(start, stop):
+            state[types[e]] += 1.0
+            comp[types[e]] += 1.0 - np.exp(-beta * (t_end - t))
+        start = stop
+    return g, comp

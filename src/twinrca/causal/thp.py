@@ -18,6 +18,8 @@ be explained by other types) and is never reported as an edge.
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,7 +28,14 @@ from twinrca.causal import hawkes
 from twinrca.causal.alarm_events import EventData, PriorKnowledge
 from twinrca.core.errors import ModelError
 
-__all__ = ["HawkesFit", "HawkesSettings", "fit_topological_hawkes", "kernel_grid"]
+__all__ = [
+    "HawkesFit",
+    "HawkesSettings",
+    "break_cycles",
+    "fit_topological_hawkes",
+    "kernel_grid",
+    "select_parents",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +48,13 @@ class HawkesSettings:
     grid_quantiles: tuple[float, float] = (0.10, 0.90)
     n_iter: int = 200  # EM iterations for a final fit
     n_iter_search: int = 40  # EM iterations when scoring a candidate edge
+    n_refit: int = 4  # candidates (largest score statistic) refitted by EM per search step
+    beta_events: int = 100_000  # events of the time window the kernel decay is chosen on
     tol: float = 1e-7
     penalty_scale: float = 1.0  # 1.0 = BIC
     kernel_scale: float | None = None  # fix 1/beta instead of choosing it (sensitivity checks)
+    network_background: bool = True  # storms: network-wide activity in every baseline
+    tie_weight: float = 0.5  # same-timestamp events: order unknown, half a zero-delay kernel
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +78,8 @@ class _Target:
     n_dev: int
     comp: np.ndarray  # (K, H)
     span: float
+    bg: np.ndarray  # (n_j, B) network-wide activity features, always in the model
+    bg_comp: np.ndarray  # (B,)
 
     @property
     def n(self) -> int:
@@ -94,17 +109,48 @@ def kernel_grid(data: EventData, settings: HawkesSettings) -> np.ndarray:
     return 1.0 / scales
 
 
+def _network(data: EventData, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Network-wide activity per device: (n, K + 1) features, (K + 1,) compensators.
+
+    Column ``i < K`` is type ``i``'s activity anywhere, column ``K`` every type's. A target
+    type's baseline gets its own column and the all-types one, each weighed by the
+    event's device's share of all alarms: a storm (weather, a power cut, a maintenance
+    night) raises every device's rate in proportion to its usual rate, and without these
+    terms the types that rise together in a storm look like causes of one another.
+    """
+    g, comp = hawkes.network_excitation(data.types, data.times, data.n_types, beta)
+    g = np.concatenate([g, g.sum(axis=1, keepdims=True)], axis=1) / data.n_devices
+    comp = np.append(comp, comp.sum()) / data.n_devices
+    return g, comp
+
+
+def _device_weights(data: EventData) -> np.ndarray:
+    counts = np.bincount(data.devices, minlength=data.n_devices).astype(np.float64)
+    return counts * data.n_devices / max(counts.sum(), 1.0)
+
+
 def _targets(
-    data: EventData, beta: float, csr: tuple[np.ndarray, np.ndarray, int]
+    data: EventData,
+    beta: float,
+    csr: tuple[np.ndarray, np.ndarray, int],
+    settings: HawkesSettings,
 ) -> list[_Target]:
     ptr, idx, n_hops = csr
     args = (data.types, data.devices, data.times, data.n_types, data.n_devices, ptr, idx, beta)
-    phi = hawkes.excitation(*args, n_hops)
+    phi = hawkes.excitation(*args, n_hops, settings.tie_weight)
     comp = hawkes.compensators(*args, n_hops, float(data.times[-1]))
+    network = _network(data, beta) if settings.network_background else None
+    weights = _device_weights(data)
     out = []
     for j in range(data.n_types):
         sel = np.flatnonzero(data.types == j)
         elig, local = np.unique(data.devices[sel], return_inverse=True)
+        bg = np.zeros((len(sel), 0))
+        bg_comp = np.zeros(0)
+        if network is not None:
+            cols = [j, data.n_types]
+            bg = network[0][sel][:, cols].astype(np.float64) * weights[data.devices[sel], None]
+            bg_comp = network[1][cols] * weights[elig].sum()
         out.append(
             _Target(
                 x=phi[sel].astype(np.float64),
@@ -112,42 +158,84 @@ def _targets(
                 n_dev=len(elig),
                 comp=comp[:, :, elig].sum(axis=2),
                 span=data.span,
+                bg=bg,
+                bg_comp=bg_comp,
             )
         )
     return out
 
 
+def _design(tg: _Target, parents: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Features and compensators of a model: the parents' hops, then the background."""
+    x = np.concatenate([tg.x[:, parents, :].reshape(tg.n, -1), tg.bg], axis=1)
+    c = np.concatenate([tg.comp[parents, :].reshape(-1), tg.bg_comp])
+    return x, c
+
+
 def _fit(
-    tg: _Target, parents: list[int], settings: HawkesSettings, n_iter: int
+    tg: _Target,
+    parents: list[int],
+    settings: HawkesSettings,
+    n_iter: int,
+    warm: tuple[list[int], np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """EM fit of target ``tg`` with the given parent types; returns (LL, alpha, mu)."""
-    x = tg.x[:, parents, :].reshape(tg.n, -1)
-    c = tg.comp[parents, :].reshape(-1)
+    """EM fit of target ``tg`` with the given parent types; returns (LL, alpha, mu).
+
+    ``warm``: a fit of another parent set ``(parents, alpha, mu)`` to start from (the
+    parents both share keep their values, new ones start small)."""
+    x, c = _design(tg, parents)
     alpha = np.full(x.shape[1], 0.05)
     mu = np.full(tg.n_dev, tg.n / (tg.span * tg.n_dev))
+    if warm is not None:
+        n_hops = tg.x.shape[2]
+        old, a_old, mu_old = warm
+        for k, i in enumerate(parents):
+            if i in old:
+                q = old.index(i)
+                alpha[k * n_hops : (k + 1) * n_hops] = a_old[q * n_hops : (q + 1) * n_hops]
+        alpha[len(parents) * n_hops :] = a_old[len(old) * n_hops :]
+        mu = mu_old.copy()
     ll = hawkes.em_fit(x, tg.dev, tg.n_dev, c, tg.span, alpha, mu, n_iter, settings.tol)
     return ll, alpha, mu
+
+
+def _window(data: EventData, n_events: int) -> EventData:
+    """The middle ``n_events`` events (all of them when there are fewer)."""
+    n = data.times.size
+    if n <= n_events:
+        return data
+    lo = (n - n_events) // 2
+    sl = slice(lo, lo + n_events)
+    return EventData(data.types[sl], data.devices[sl], data.times[sl], data.type_ids,
+                     data.device_ids)  # fmt: skip
 
 
 def _choose_beta(
     data: EventData, csr: tuple[np.ndarray, np.ndarray, int], settings: HawkesSettings
 ) -> tuple[float, list[_Target], dict[float, float]]:
+    """The decay of largest full-model likelihood, on a window of at most
+    ``beta_events`` events (the time scale, not the graph, is chosen there)."""
+    if settings.kernel_scale is not None:
+        beta = 1.0 / settings.kernel_scale
+        return beta, _targets(data, beta, csr, settings), {}
     everyone = list(range(data.n_types))
+    sample = _window(data, settings.beta_events)
     best: tuple[float, float, list[_Target]] | None = None
     scores: dict[float, float] = {}
-    grid = kernel_grid(data, settings)
-    if settings.kernel_scale is not None:
-        grid = np.array([1.0 / settings.kernel_scale])
-    for beta in grid:
-        targets = _targets(data, float(beta), csr)
-        ll = sum(_fit(tg, everyone, settings, settings.n_iter_search)[0] for tg in targets if tg.n)
+    for beta in kernel_grid(data, settings):
+        targets = _targets(sample, float(beta), csr, settings)
+        with ThreadPoolExecutor(_workers()) as pool:
+            fits = pool.map(lambda tg: _fit(tg, everyone, settings, settings.n_iter_search)[0],
+                            [tg for tg in targets if tg.n])  # fmt: skip
+            ll = sum(fits)
         scores[float(beta)] = float(ll)
         logger.debug("beta %.3g (scale %.3g): full-model LL %.1f", beta, 1 / beta, ll)
         if best is None or ll > best[0]:
             best = (ll, float(beta), targets)
     if best is None:
         raise ModelError("no kernel decay could be scored", n_grid=settings.n_grid)
-    return best[1], best[2], scores
+    targets = best[2] if sample is data else _targets(data, best[1], csr, settings)
+    return best[1], targets, scores
 
 
 def _search_target(
@@ -165,33 +253,41 @@ def _search_target(
         cands = np.flatnonzero(allowed & ~np.isin(np.arange(tg.x.shape[1]), parents))
         if cands.size == 0:
             break
-        base_x = tg.x[:, parents, :].reshape(tg.n, -1)
-        base_c = tg.comp[parents, :].reshape(-1)
+        base_x, base_c = _design(tg, parents)
         lls = hawkes.gains_for_candidates(
             base_x, tg.x, tg.dev, tg.n_dev, base_c, tg.comp, tg.span,
             alpha, mu, cands.astype(np.int64), settings.n_iter_search, settings.tol,
+            settings.n_refit,
         )  # fmt: skip
         k = int(np.argmax(lls))
         if lls[k] - ll <= price:
             break
+        warm = (list(parents), alpha, mu)
         parents.append(int(cands[k]))
-        ll, alpha, mu = _fit(tg, parents, settings, settings.n_iter)
-    return _backward(tg, parents, len(fixed), ll, price, settings)
+        ll, alpha, mu = _fit(tg, parents, settings, settings.n_iter, warm)
+    return _backward(tg, (parents, alpha, mu), len(fixed), ll, price, settings)
 
 
 def _backward(
-    tg: _Target, parents: list[int], n_fixed: int, ll: float, price: float, settings: HawkesSettings
+    tg: _Target,
+    model: tuple[list[int], np.ndarray, np.ndarray],
+    n_fixed: int,
+    ll: float,
+    price: float,
+    settings: HawkesSettings,
 ) -> tuple[list[int], float]:
+    parents = model[0]
     while len(parents) > n_fixed:
         drops = [
-            _fit(tg, parents[:k] + parents[k + 1 :], settings, settings.n_iter)[0]
+            _fit(tg, parents[:k] + parents[k + 1 :], settings, settings.n_iter, model)
             for k in range(n_fixed, len(parents))
         ]
-        k = int(np.argmax(drops))
-        if ll - drops[k] > price:
+        k = int(np.argmax([d[0] for d in drops]))
+        if ll - drops[k][0] > price:
             break
         parents = parents[: n_fixed + k] + parents[n_fixed + k + 1 :]
-        ll = drops[k]
+        ll = drops[k][0]
+        model = (parents, drops[k][1], drops[k][2])
     return parents, ll
 
 
@@ -201,18 +297,19 @@ def _edge_evidence(
     """Per-parent alpha (summed over hops) and likelihood ratio of the final model of ``j``."""
     k_types, n_hops = tg.x.shape[1], tg.x.shape[2]
     alpha_row, llr_row = np.zeros(k_types), np.zeros(k_types)
-    ll, alpha, _ = _fit(tg, parents, settings, settings.n_iter)
-    alpha = alpha.reshape(len(parents), n_hops).sum(axis=1)
+    ll, alpha, mu = _fit(tg, parents, settings, settings.n_iter)
+    model = (parents, alpha, mu)
+    alpha = alpha[: len(parents) * n_hops].reshape(len(parents), n_hops).sum(axis=1)
     for k, i in enumerate(parents):
         if i == j:
             continue
         rest = parents[:k] + parents[k + 1 :]
         alpha_row[i] = alpha[k]
-        llr_row[i] = ll - _fit(tg, rest, settings, settings.n_iter)[0]
+        llr_row[i] = ll - _fit(tg, rest, settings, settings.n_iter, model)[0]
     return alpha_row, llr_row, ll
 
 
-def _break_cycles(llr: np.ndarray, required: np.ndarray) -> np.ndarray:
+def break_cycles(llr: np.ndarray, required: np.ndarray) -> np.ndarray:
     """Keep required edges, then add edges by decreasing evidence unless they close a cycle."""
     n = llr.shape[0]
     keep = required.copy()
@@ -235,6 +332,32 @@ def _closure(adj: np.ndarray) -> np.ndarray:
     return reach
 
 
+def _workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def select_parents(
+    data: EventData,
+    adjacency: np.ndarray | None,
+    prior: PriorKnowledge,
+    settings: HawkesSettings,
+) -> np.ndarray:
+    """``sel[i, j]``: type ``i`` is among the parents the search chose for type ``j``
+    (before cycles are broken; the stability fits need only this)."""
+    csr = _csr(adjacency, data.n_devices)
+    _, targets, _ = _choose_beta(data, csr, settings)
+    sel = np.zeros((data.n_types, data.n_types), dtype=bool)
+
+    def one(j: int) -> list[int]:
+        return _search_target(j, targets[j], prior, settings)[0] if targets[j].n else []
+
+    with ThreadPoolExecutor(_workers()) as pool:
+        for j, parents in enumerate(pool.map(one, range(data.n_types))):
+            sel[parents, j] = True
+    np.fill_diagonal(sel, False)
+    return sel & ~prior.forbidden
+
+
 def fit_topological_hawkes(
     data: EventData,
     adjacency: np.ndarray | None,
@@ -248,14 +371,20 @@ def fit_topological_hawkes(
     logger.info("kernel decay %.3g per time unit (scale %.3g)", beta, 1.0 / beta)
     k = data.n_types
     alpha, llr, total = np.zeros((k, k)), np.zeros((k, k)), 0.0
-    for j, tg in enumerate(targets):
-        if tg.n == 0:  # a type of the prior that never occurs: no parents can be learned
-            continue
-        parents, _ = _search_target(j, tg, prior, settings)
-        alpha[:, j], llr[:, j], ll = _edge_evidence(j, tg, parents, settings)
-        total += ll
+
+    def one(j: int) -> tuple[np.ndarray, np.ndarray, float] | None:
+        if targets[j].n == 0:  # a type of the prior that never occurs: no parents
+            return None
+        parents, _ = _search_target(j, targets[j], prior, settings)
+        return _edge_evidence(j, targets[j], parents, settings)
+
+    with ThreadPoolExecutor(_workers()) as pool:
+        for j, res in enumerate(pool.map(one, range(k))):
+            if res is not None:
+                alpha[:, j], llr[:, j], ll = res
+                total += ll
     np.fill_diagonal(llr, 0.0)
     llr[prior.forbidden] = 0.0
-    adj = _break_cycles(np.where(llr > 0, llr, 0.0), prior.required)
+    adj = break_cycles(np.where(llr > 0, llr, 0.0), prior.required)
     adj &= ~prior.forbidden
     return HawkesFit(np.where(adj, alpha, 0.0), np.where(adj, llr, 0.0), adj, beta, total, grid)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from twinrca.cli.options import output_file
+from twinrca.cli.options import output_file, ranged
 from twinrca.core.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -98,6 +98,13 @@ def discover(
             help="Also store the graph as the next version of this name (TWINRCA_STORE__*)."
         ),
     ] = None,
+    min_confidence: float | None = ranged(
+        None,
+        0.0,
+        1.0,
+        "hawkes: keep edges found in at least this share of the fits on halves of the "
+        "timeline; default: the value of best worst-case g-score on bench.causal's suite",
+    ),
 ) -> None:
     """Learn a causal graph between alarm types and write its weighted edges."""
     from rich.console import Console
@@ -120,10 +127,13 @@ def discover(
             pri,
             method=cast("Method", method),
             prior_encoding=cast("PriorEncoding", prior_encoding),
+            **({} if min_confidence is None else {"min_confidence": min_confidence}),
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     graph.edges[["cause", "effect", "weight"]].to_csv(out, index=False)
-    console.print(f"{len(graph.edges)} edges written to {out}")
+    median = float(graph.edges["weight"].median()) if len(graph.edges) else float("nan")
+    what = "median confidence" if method == "hawkes" else "median weight"
+    console.print(f"{len(graph.edges)} edges written to {out} ({what} {median:.2f})")
     if save:
         from twinrca.cli.graphs import save_graph
         from twinrca.cli.stores import settings_store

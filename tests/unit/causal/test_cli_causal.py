@@ -55,3 +55,40 @@ def test_discover_rejects_missing_file(tmp_path: Path) -> None:
         app, ["causal", "discover", "--alarms", str(tmp_path / "nope.csv"), "--out", "x.csv"]
     )
     assert result.exit_code != 0
+
+
+def test_discover_min_confidence_filters_and_reports(tmp_path: Path) -> None:
+    alarms = simulate(topology=ring_topology(8), seed=3)
+    alarms.to_csv(tmp_path / "alarms.csv", index=False)
+    np.save(tmp_path / "topo.npy", ring_topology(8))
+    runs = {}
+    for level in ("0", "1"):
+        out = tmp_path / f"edges{level}.csv"
+        result = CliRunner().invoke(
+            app,
+            ["causal", "discover", "--alarms", str(tmp_path / "alarms.csv"),
+             "--topology", str(tmp_path / "topo.npy"), "--min-confidence", level,
+             "--out", str(out)],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        runs[level] = pd.read_csv(out)
+        edges = runs[level]
+        median = edges["weight"].median()
+        said = " ".join(result.output.split())  # rich wraps long lines
+        assert f"{len(edges)} edges written" in said
+        assert f"median confidence {median:.2f}" in said
+    every, strict = runs["0"], runs["1"]
+    assert ((every["weight"] > 0) & (every["weight"] <= 1)).all()
+    assert len(strict) == int((every["weight"] >= 1).sum())
+
+
+def test_discover_rejects_a_confidence_outside_0_1(tmp_path: Path) -> None:
+    alarms = simulate(seed=4)
+    alarms.to_csv(tmp_path / "a.csv", index=False)
+    result = CliRunner().invoke(
+        app,
+        ["causal", "discover", "--alarms", str(tmp_path / "a.csv"), "--out",
+         str(tmp_path / "e.csv"), "--min-confidence", "1.5"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "min_confidence" in result.output or "min-confidence" in result.output
