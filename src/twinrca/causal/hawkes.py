@@ -233,14 +233,16 @@ def gains_for_candidates(
 
 @njit(cache=True, nogil=True)
 def network_excitation(
-    types: np.ndarray, times: np.ndarray, n_types: int, beta: float
+    types: np.ndarray, times: np.ndarray, n_types: int, beta: float, tie_weight: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Network-wide activity per type: ``g[e, i]`` = kernel sum of the type-``i`` events
-    anywhere before event ``e`` (same timestamp excluded), and ``comp[i]`` = kernel
-    integral of the type-``i`` events up to the last event (as seen by one device)."""
+    anywhere before event ``e`` (same-timestamp events count ``tie_weight`` of a kernel
+    at zero delay, as in :func:`excitation`), and ``comp[i]`` = kernel integral of the
+    type-``i`` events up to the last event (as seen by one device)."""
     n = times.shape[0]
     g = np.zeros((n, n_types), dtype=np.float32)
     state = np.zeros(n_types)
+    tied = np.zeros(n_types)
     comp = np.zeros(n_types)
     t_end = times[n - 1]
     last = times[0]
@@ -254,9 +256,15 @@ def network_excitation(
         for i in range(n_types):
             state[i] *= f
         last = t
+        tied[:] = 0.0
+        if tie_weight > 0.0:
+            for e in range(start, stop):
+                tied[types[e]] += 1.0
         for e in range(start, stop):
             for i in range(n_types):
-                g[e, i] = beta * state[i]
+                g[e, i] = beta * (state[i] + tie_weight * tied[i])
+            if tie_weight > 0.0:
+                g[e, types[e]] -= beta * tie_weight
         for e in range(start, stop):
             state[types[e]] += 1.0
             comp[types[e]] += 1.0 - np.exp(-beta * (t_end - t))

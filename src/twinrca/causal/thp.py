@@ -109,7 +109,7 @@ def kernel_grid(data: EventData, settings: HawkesSettings) -> np.ndarray:
     return 1.0 / scales
 
 
-def _network(data: EventData, beta: float) -> tuple[np.ndarray, np.ndarray]:
+def _network(data: EventData, beta: float, tie_weight: float) -> tuple[np.ndarray, np.ndarray]:
     """Network-wide activity per device: (n, K + 1) features, (K + 1,) compensators.
 
     Column ``i < K`` is type ``i``'s activity anywhere, column ``K`` every type's. A target
@@ -118,7 +118,7 @@ def _network(data: EventData, beta: float) -> tuple[np.ndarray, np.ndarray]:
     night) raises every device's rate in proportion to its usual rate, and without these
     terms the types that rise together in a storm look like causes of one another.
     """
-    g, comp = hawkes.network_excitation(data.types, data.times, data.n_types, beta)
+    g, comp = hawkes.network_excitation(data.types, data.times, data.n_types, beta, tie_weight)
     g = np.concatenate([g, g.sum(axis=1, keepdims=True)], axis=1) / data.n_devices
     comp = np.append(comp, comp.sum()) / data.n_devices
     return g, comp
@@ -139,7 +139,7 @@ def _targets(
     args = (data.types, data.devices, data.times, data.n_types, data.n_devices, ptr, idx, beta)
     phi = hawkes.excitation(*args, n_hops, settings.tie_weight)
     comp = hawkes.compensators(*args, n_hops, float(data.times[-1]))
-    network = _network(data, beta) if settings.network_background else None
+    network = _network(data, beta, settings.tie_weight) if settings.network_background else None
     weights = _device_weights(data)
     out = []
     for j in range(data.n_types):

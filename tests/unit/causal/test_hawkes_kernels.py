@@ -74,6 +74,11 @@ def test_network_excitation_matches_reference() -> None:
     np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-7)
     want_comp = [(1 - np.exp(-beta * (times[-1] - times[types == i]))).sum() for i in range(k)]
     np.testing.assert_allclose(comp, want_comp, rtol=1e-9)
+    tied, _ = hawkes.network_excitation(types, times, k, beta, 0.5)
+    for e in range(n):
+        same = (times == times[e]) & (np.arange(n) != e)
+        want[e] += 0.5 * beta * np.bincount(types[same], minlength=k)
+    np.testing.assert_allclose(tied, want, rtol=1e-5, atol=1e-7)
 
 
 def test_em_never_lowers_likelihood_and_converges_to_the_optimum() -> None:

@@ -35,7 +35,8 @@ def test_confidence_is_high_for_planted_edges_and_filters_by_threshold() -> None
     assert ((conf > 0) & (conf <= 1)).sum() == len(graph.edges)
     strict = learn_alarm_graph(frame, TOPO, min_confidence=1.0)
     assert set(zip(strict.edges.cause, strict.edges.effect, strict=True)) == {
-        (c, e) for c, e, w in graph.edges[["cause", "effect", "weight"]].itertuples(index=False)
+        (c, e)
+        for c, e, w in graph.edges[["cause", "effect", "weight"]].itertuples(index=False)
         if w >= 1.0
     }
     assert {"strength", "evidence"} <= set(graph.edges.columns)
