@@ -44,7 +44,7 @@ Method = Literal["hawkes", "windows"]
 
 # The confidence that maximised the worst-case g-score of the generalisation suite
 # (bench.causal); one value for every data set.
-DEFAULT_MIN_CONFIDENCE = 0.6
+DEFAULT_MIN_CONFIDENCE = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +126,9 @@ def _hawkes(
     settings: HawkesSettings | None,
     min_confidence: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
+    from twinrca.causal.dag import break_cycles
     from twinrca.causal.stability import edge_confidence
-    from twinrca.causal.thp import HawkesSettings, break_cycles, fit_topological_hawkes
+    from twinrca.causal.thp import HawkesSettings, fit_topological_hawkes
 
     settings = settings or HawkesSettings()
     fit = fit_topological_hawkes(data, adjacency, prior, settings)

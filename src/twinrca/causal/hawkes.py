@@ -217,12 +217,13 @@ def gains_for_candidates(
     x[:, :p] = base_x
     c = np.empty(p + n_hops)
     c[:p] = base_c
-    for q in fit_these:
-        i = candidates[q]
+    for r in range(fit_these.shape[0]):
+        q = fit_these[r]
+        c_i = candidates[q]
         for h in range(n_hops):
-            c[p + h] = cand_c[i, h]
+            c[p + h] = cand_c[c_i, h]
             for e in range(n):
-                x[e, p + h] = cand_x[e, i, h]
+                x[e, p + h] = cand_x[e, c_i, h]
         a = np.empty(p + n_hops)
         a[:p] = alpha
         a[p:] = 0.05

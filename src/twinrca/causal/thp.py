@@ -12,7 +12,16 @@ Every setting comes from the data:
   likelihood-ratio evidence first (the graphs sought are DAGs).
 
 Self-excitation of every type is always in the model (alarm bursts would otherwise
-be explained by other types) and is never reported as an edge.
+be explained by other types) and is never reported as an edge. So is a network-wide
+background: every type's baseline rises with the network's activity (of its own type
+and of all types, weighed by the device's usual share of alarms), so that types that
+rise together in a storm are not taken for causes of one another. Alarms of the same
+timestamp (EMS clocks tick in seconds) count half a zero-delay kernel each: their
+order is unknown.
+
+Search cost: a candidate edge is first scored by its score statistic at the current
+fit; only the ``n_refit`` best are refitted by EM. Targets are fitted on threads (the
+Numba kernels release the GIL).
 """
 
 from __future__ import annotations
@@ -26,12 +35,12 @@ import numpy as np
 
 from twinrca.causal import hawkes
 from twinrca.causal.alarm_events import EventData, PriorKnowledge
+from twinrca.causal.dag import break_cycles
 from twinrca.core.errors import ModelError
 
 __all__ = [
     "HawkesFit",
     "HawkesSettings",
-    "break_cycles",
     "fit_topological_hawkes",
     "kernel_grid",
     "select_parents",
@@ -307,29 +316,6 @@ def _edge_evidence(
         alpha_row[i] = alpha[k]
         llr_row[i] = ll - _fit(tg, rest, settings, settings.n_iter, model)[0]
     return alpha_row, llr_row, ll
-
-
-def break_cycles(llr: np.ndarray, required: np.ndarray) -> np.ndarray:
-    """Keep required edges, then add edges by decreasing evidence unless they close a cycle."""
-    n = llr.shape[0]
-    keep = required.copy()
-    reach = _closure(keep)
-    for flat in np.argsort(-llr, axis=None):
-        i, j = divmod(int(flat), n)
-        if llr[i, j] <= 0 or keep[i, j]:
-            continue
-        if reach[j, i]:  # j already reaches i: i -> j would close a cycle
-            continue
-        keep[i, j] = True
-        reach |= np.outer(reach[:, i] | (np.arange(n) == i), reach[j] | (np.arange(n) == j))
-    return keep
-
-
-def _closure(adj: np.ndarray) -> np.ndarray:
-    reach = adj.copy()
-    for k in range(adj.shape[0]):
-        reach |= np.outer(reach[:, k], reach[k])
-    return reach
 
 
 def _workers() -> int:
