@@ -17,7 +17,9 @@ these sets. One set (:class:`SimSpec`) is drawn as follows, every random choice 
    nilpotent (no explosion), but long chains in dense graphs make huge cascades:
    when the expected cascade of one root alarm (row sum of ``(I - A)^-1``) exceeds
    ``MAX_CASCADE`` the whole matrix is scaled down to meet it (dense sets therefore
-   have weaker edges, as real ones do).
+   have weaker edges, as real ones do). With ``self_excitation`` x, alarms also
+   re-raise their own type, ``alpha[i, i] ~ U(0, x)`` (repeated and flapping alarms;
+   never an edge of ``truth``).
 4. **Background**: base rate per type and device ``mu[t, d] = w_t * v_d`` with
    ``w ~ lognormal(0, 1)`` and ``v ~ lognormal(0, 0.5)``, calibrated so that base
    alarms, their cascades and the noise alarms give about ``n_alarms / (1 -
@@ -96,6 +98,7 @@ class SimSpec:
     alpha_range: tuple[float, float] = ALPHA_RANGE  # excitation per edge, uniform
     delay_spread: float = 0.0  # sigma of the lognormal per-edge delay scale (mean 1)
     storm_share: float = 0.0  # share of base alarms that come in alarm storms
+    self_excitation: float = 0.0  # alarms re-raise their own type: alpha[i, i] ~ U(0, x)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +154,11 @@ def _cascade_sizes(alpha: np.ndarray) -> np.ndarray:
 
 
 def _excitation(
-    truth: np.ndarray, rng: np.random.Generator, alpha_range: tuple[float, float]
+    truth: np.ndarray, rng: np.random.Generator, alpha_range: tuple[float, float], own: float
 ) -> np.ndarray:
     alpha = np.where(truth == 1, rng.uniform(*alpha_range, size=truth.shape), 0.0)
+    if own > 0:
+        alpha[np.diag_indices_from(alpha)] = rng.uniform(0.0, own, len(alpha))
     if _cascade_sizes(alpha).max() > MAX_CASCADE:
         lo, hi = 0.0, 1.0
         for _ in range(40):
@@ -262,7 +267,7 @@ def simulate(spec: SimSpec) -> SimSet:
     k, n_dev = spec.n_types, spec.n_devices
     adj = random_topology(n_dev, spec.topology, rng)
     truth = random_dag(k, spec.density, rng)
-    alpha = _excitation(truth, rng, spec.alpha_range)
+    alpha = _excitation(truth, rng, spec.alpha_range, spec.self_excitation)
     w = rng.lognormal(0.0, 1.0, k)
     v = rng.lognormal(0.0, 0.5, n_dev)
     mu = np.outer(w, v)
@@ -311,130 +316,38 @@ def _s(name: str, n_dev: int, k: int, density: float, gap: float, **kw: object) 
     return SimSpec(name, n_dev, k, density, gap, **kw)  # type: ignore[arg-type]
 
 
+# fmt: off
 _SUITE = (
     # the held-out real networks: ~450 devices, 24 types, a dense DAG, topology given,
-    # floods and edges of different speeds
-    _s(
-        "heldout_like",
-        450,
-        24,
-        0.25,
-        60.0,
-        noise_share=0.05,
-        lost_share=0.05,
-        n_alarms=30_000,
-        seed=101,
-        storm_share=0.3,
-        delay_spread=1.0,
-    ),
+    # floods, repeated alarms and edges of different speeds
+    _s("heldout_like", 450, 24, 0.25, 60.0, noise_share=0.05, lost_share=0.05,
+       n_alarms=30_000, seed=101, storm_share=0.3, delay_spread=1.0, self_excitation=0.5),
     # as dense as the held-out DAGs really are: "every edge" F1 .40 there means a
     # quarter of the K(K-1) ordered pairs, i.e. half of the K(K-1)/2 pairs
-    _s(
-        "heldout_dense",
-        450,
-        24,
-        0.50,
-        300.0,
-        noise_share=0.1,
-        lost_share=0.1,
-        n_alarms=30_000,
-        seed=113,
-        kernel="lognormal",
-        storm_share=0.3,
-        delay_spread=1.0,
-    ),
+    _s("heldout_dense", 450, 24, 0.50, 300.0, noise_share=0.1, lost_share=0.1,
+       n_alarms=30_000, seed=113, kernel="lognormal", storm_share=0.3, delay_spread=1.0,
+       self_excitation=0.5),
     _s("small_sparse", 20, 10, 0.15, 30.0, topology="tree", n_alarms=10_000, seed=102),
     _s("fast_gaps_1s", 100, 20, 0.15, 1.0, n_alarms=40_000, seed=103, storm_share=0.2),
-    _s(
-        "no_topology",
-        200,
-        30,
-        0.10,
-        60.0,
-        with_topology=False,
-        noise_share=0.05,
-        n_alarms=40_000,
-        seed=104,
-        delay_spread=0.5,
-    ),
-    _s(
-        "noisy_lossy",
-        150,
-        25,
-        0.15,
-        120.0,
-        topology="tree",
-        noise_share=0.3,
-        lost_share=0.3,
-        n_alarms=40_000,
-        seed=105,
-    ),
-    _s(
-        "slow_gaps_10min",
-        100,
-        20,
-        0.15,
-        600.0,
-        topology="tree",
-        n_alarms=30_000,
-        seed=106,
-        delay_spread=1.0,
-    ),
+    _s("no_topology", 200, 30, 0.10, 60.0, with_topology=False, noise_share=0.05,
+       n_alarms=40_000, seed=104, delay_spread=0.5),
+    _s("noisy_lossy", 150, 25, 0.15, 120.0, topology="tree", noise_share=0.3,
+       lost_share=0.3, n_alarms=40_000, seed=105),
+    _s("slow_gaps_10min", 100, 20, 0.15, 600.0, topology="tree", n_alarms=30_000,
+       seed=106, delay_spread=1.0, self_excitation=0.3),
     _s("dense_30pct", 100, 20, 0.30, 30.0, n_alarms=40_000, seed=107, storm_share=0.2),
-    _s(
-        "many_types_3pct",
-        300,
-        60,
-        0.03,
-        120.0,
-        noise_share=0.05,
-        lost_share=0.05,
-        n_alarms=80_000,
-        seed=108,
-    ),
-    _s(
-        "big_no_topology",
-        500,
-        40,
-        0.20,
-        10.0,
-        topology="tree",
-        with_topology=False,
-        noise_share=0.05,
-        lost_share=0.05,
-        n_alarms=100_000,
-        seed=109,
-        storm_share=0.2,
-    ),
-    _s(
-        "gamma_kernel", 80, 15, 0.20, 5.0, lost_share=0.1, n_alarms=20_000, seed=110, kernel="gamma"
-    ),
-    _s(
-        "lognormal_kernel",
-        250,
-        45,
-        0.08,
-        300.0,
-        with_topology=False,
-        noise_share=0.1,
-        lost_share=0.1,
-        n_alarms=60_000,
-        seed=111,
-        kernel="lognormal",
-        delay_spread=0.5,
-    ),
-    _s(
-        "slow_kernel",
-        60,
-        12,
-        0.25,
-        20.0,
-        topology="tree",
-        n_alarms=15_000,
-        seed=112,
-        delay_ratio=1.0,
-    ),
+    _s("many_types_3pct", 300, 60, 0.03, 120.0, noise_share=0.05, lost_share=0.05,
+       n_alarms=80_000, seed=108, self_excitation=0.3),
+    _s("big_no_topology", 500, 40, 0.20, 10.0, topology="tree", with_topology=False,
+       noise_share=0.05, lost_share=0.05, n_alarms=100_000, seed=109, storm_share=0.2),
+    _s("gamma_kernel", 80, 15, 0.20, 5.0, lost_share=0.1, n_alarms=20_000, seed=110,
+       kernel="gamma"),
+    _s("lognormal_kernel", 250, 45, 0.08, 300.0, with_topology=False, noise_share=0.1,
+       lost_share=0.1, n_alarms=60_000, seed=111, kernel="lognormal", delay_spread=0.5),
+    _s("slow_kernel", 60, 12, 0.25, 20.0, topology="tree", n_alarms=15_000, seed=112,
+       delay_ratio=1.0),
 )
+# fmt: on
 _QUICK = (
     "heldout_like",
     "heldout_dense",

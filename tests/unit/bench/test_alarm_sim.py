@@ -42,7 +42,9 @@ def test_truth_is_a_dag_with_the_asked_density() -> None:
             roots = alive & ~(s.truth.astype(bool) & alive[:, None]).any(axis=0)
             alive &= ~roots
         assert not alive.any(), "cycle in the true graph"
-        assert (s.alpha > 0).sum() == s.truth.sum()
+        off = ~np.eye(k, dtype=bool)
+        assert ((s.alpha > 0) & off).sum() == s.truth.sum()
+        assert ((s.alpha > 0) == (s.truth == 1))[off].all()
 
 
 def test_frame_columns_sorted_integer_times_and_about_n_alarms() -> None:
@@ -139,6 +141,18 @@ def test_planted_cause_is_followed_by_its_effect_nearby() -> None:
     chance = _followed(shuffled, adj, effect, cause, w, after=True)
     assert after > 1.25 * before, (after, before)  # effects follow their causes
     assert after > 1.25 * chance, (after, chance)  # on the same or an adjacent device
+
+
+def test_self_excitation_repeats_alarms_of_the_same_type() -> None:
+    def repeats(a: pd.DataFrame) -> float:
+        a = a.sort_values(["device_id", "start_timestamp"], kind="stable")
+        same_dev = a["device_id"].diff() == 0
+        close = a["start_timestamp"].diff() <= 10
+        return float(((a["alarm_id"].diff() == 0) & same_dev & close).mean())
+
+    plain = simulate(_spec(n_alarms=5000)).alarms
+    echo = simulate(_spec(n_alarms=5000, self_excitation=0.9)).alarms
+    assert repeats(echo) > 1.3 * repeats(plain)
 
 
 def test_suite_spans_the_issue_range() -> None:
