@@ -207,8 +207,8 @@ def run_suite_set(
     ours["edges"] = int(ours["tp"] + ours["fp"])
     _log(f"  twinrca F1 {ours['f1']} g {ours['g_score']} ({ours['seconds']} s)")
     thp = _thp(a, topo, truth, thp_budget, n_devices=spec.n_devices)
-    _log(f"  THP F1 {thp.get('f1', '-')} g {thp.get('g_score', '-')} {thp.get('skipped', '')}"
-         f" ({thp['seconds']} s)")  # fmt: skip
+    skip = f" skipped: {thp['skipped']}" if "skipped" in thp else ""
+    _log(f"  THP F1 {thp.get('f1', '-')} g {thp.get('g_score', '-')}{skip} ({thp['seconds']} s)")
     pc = _baseline_or_error(a, None, truth)
     _log(f"  PC F1 {pc['f1']} g {pc['g_score']} ({pc.get('seconds', '-')} s)")
     every = edge_scores(np.ones_like(truth), truth).as_dict()
