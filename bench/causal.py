@@ -26,9 +26,9 @@ Without ``--quick`` also ``scale``: our learner on :func:`bench.alarm_sim.scale_
 
 **Confidence.** ``--min-confidence X`` keeps our edges whose weight is >= X (dev and
 suite). ``confidence_sweep``: for thresholds 0.5, 0.6, ..., 1.0, the suite's mean F1
-and worst g-score of our edges with weight >= the threshold (meaningful once the
-weights are confidences in [0, 1]; today they are excitations). Progress on stderr,
-one JSON object on stdout.
+and worst g-score of our edges with weight >= the threshold (the weights are the
+edges' confidences; the default threshold is the sweep's best worst-case g-score).
+Progress on stderr, one JSON object on stdout.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from bench.alarm_sim import SimSpec, scale_spec, simulate, suite
 from bench.causal_thp import run_thp
 from twinrca.causal import learn_alarm_graph
 from twinrca.causal.alarm_events import PriorKnowledge, encode_events
+from twinrca.causal.alarm_graph import DEFAULT_MIN_CONFIDENCE
 from twinrca.causal.graph_scores import edge_scores
 from twinrca.causal.thp import HawkesSettings
 from twinrca.causal.windows import learn_window_graph
@@ -102,10 +103,14 @@ def _hawkes(
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
     graph = learn_alarm_graph(
-        alarms, topo, prior, type_ids=range(truth.shape[0]), hawkes_settings=settings
-    )
+        alarms, topo, prior, type_ids=range(truth.shape[0]), hawkes_settings=settings,
+        min_confidence=0.0,
+    )  # fmt: skip
+    # every edge with its confidence; thresholding it equals learning at that threshold
+    # (cycles are broken greedily from the most confident edge down)
     weights = graph.adjacency.to_numpy(dtype=float)
-    out: dict[str, Any] = edge_scores(_keep(weights, min_confidence), truth).as_dict()
+    level = DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence
+    out: dict[str, Any] = edge_scores(_keep(weights, level), truth).as_dict()
     out["seconds"] = round(time.perf_counter() - t0, 2)
     out["kernel_scale"] = round(float(graph.info["kernel_scale"]), 3)
     out["_weights"] = weights
