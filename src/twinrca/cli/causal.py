@@ -110,6 +110,7 @@ def discover(
     from rich.console import Console
 
     from twinrca.causal import learn_alarm_graph
+    from twinrca.causal.alarm_graph import DEFAULT_MIN_CONFIDENCE
 
     if prior_encoding not in ("auto", "signed", "gcastle"):
         raise ValidationError("bad_prior_encoding", "use auto, signed or gcastle")
@@ -127,7 +128,7 @@ def discover(
             pri,
             method=cast("Method", method),
             prior_encoding=cast("PriorEncoding", prior_encoding),
-            **({} if min_confidence is None else {"min_confidence": min_confidence}),
+            min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence,
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     graph.edges[["cause", "effect", "weight"]].to_csv(out, index=False)
