@@ -37,6 +37,14 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from bench.paging import (
+    Page,
+    alertmanager_pages,
+    match_pages,
+    paging_metrics,
+    raised,
+    with_baseline,
+)
 from twinrca.causal.diagnosis import signature
 from twinrca.fmea.catalogue import Catalogue, load_catalogue
 from twinrca.training.diagnoser import labelled_run, new_diagnoser, twin_run
@@ -219,6 +227,43 @@ def _show_miss(seed: int, truth, ranked, checked, ver) -> None:
     print(f"    verified top-1: {_keys(checked)[:1]}", file=sys.stderr)
 
 
+def incident_pages(key: str, incidents, diag) -> list[Page]:
+    """Detected incidents as pages: every incident pages (no condition outcome yet)."""
+    out = []
+    for i, inc in enumerate(incidents):
+        top = diag.rank(inc.evidence, top=1)
+        out.append(
+            Page(
+                f"{key}:{i}",
+                frozenset(inc.group.elements),
+                pd.Timestamp(inc.group.start),
+                pd.Timestamp(inc.group.end),
+                top[0].element if top else None,
+            )
+        )
+    return out
+
+
+def add_paging(pg: dict, seed: int, tw, diag) -> None:
+    """One test run's pages (ours and the Alertmanager baseline's), labels and matches."""
+    base = sum(len(x) for x in pg["labels"])
+    pages = incident_pages(str(seed), tw.incidents, diag)
+    am = [replace(p, key=f"{seed}:{p.key}") for p in alertmanager_pages(tw.alarms)]
+    pg["pages"] += pages
+    pg["am"] += am
+    pg["match"].update({base + li: pages[ii].key for li, ii in tw.match.items()})
+    pg["am_match"].update({base + li: k for li, k in match_pages(tw.labels, am).items()})
+    pg["labels"].append(tw.labels)
+    pg["raw"] += len(raised(tw.alarms))
+
+
+def paging_summary(pg: dict) -> dict:
+    labels = pd.concat(pg["labels"], ignore_index=True)
+    ours = paging_metrics(pg["pages"], labels, pg["match"], raw_alarms=pg["raw"])
+    am = paging_metrics(pg["am"], labels, pg["am_match"], raw_alarms=pg["raw"])
+    return with_baseline(ours, am)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -282,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     verified_ranks, verify_times = [], []
     kpi_ranks, kpi_verified_ranks = [], []
     cases, verified_cases = [], []
+    pg = {"pages": [], "am": [], "labels": [], "match": {}, "am_match": {}, "raw": 0}
     for run in range(n_runs):
         seed = TEST_SEED_BASE + run
         tw = twin_run(seed, topo, cat, days=days, faults=faults, noise=test_noise)
@@ -294,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         detected["kpi_matched"] += len(kpi & used)
         detected["unmatched_incidents"] += len(incidents) - len(used)
         detected["unmatched_kpi_incidents"] += len(kpi - used)
+        add_paging(pg, seed, tw, diag)
         for li in range(len(labels)):
             lab = labels.iloc[li]
             truth = (lab.root_element, lab.mode_id)
@@ -334,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     out = {
+        "paging": paging_summary(pg),
         **ac_metrics(ranks),
         "p50_s": round(float(np.percentile(times, 50)), 4),
         "p95_s": round(float(np.percentile(times, 95)), 4),
