@@ -49,6 +49,7 @@ from twinrca.causal.diagnosis import signature
 from twinrca.fmea.catalogue import Catalogue, load_catalogue
 from twinrca.training.diagnoser import labelled_run, new_diagnoser, twin_run
 from twinrca.training.twin_data import AlarmNoise
+from twinrca.twin_replay.conditions import condition_labels
 from twinrca.twin_replay.network import generate_topology
 from twinrca.twin_replay.observe import Observation
 from twinrca.twin_replay.verify import (
@@ -228,10 +229,11 @@ def _show_miss(seed: int, truth, ranked, checked, ver) -> None:
 
 
 def incident_pages(key: str, incidents, diag) -> list[Page]:
-    """Detected incidents as pages: every incident pages (no condition outcome yet)."""
+    """Detected incidents as pages: those the diagnoser keeps as a condition do not page."""
     out = []
     for i, inc in enumerate(incidents):
         top = diag.rank(inc.evidence, top=1)
+        verdict = diag.condition(inc.evidence)
         out.append(
             Page(
                 f"{key}:{i}",
@@ -239,12 +241,13 @@ def incident_pages(key: str, incidents, diag) -> list[Page]:
                 pd.Timestamp(inc.group.start),
                 pd.Timestamp(inc.group.end),
                 top[0].element if top else None,
+                paged=verdict is None or not verdict.condition,
             )
         )
     return out
 
 
-def add_paging(pg: dict, seed: int, tw, diag) -> None:
+def add_paging(pg: dict, seed: int, tw, diag, topo) -> None:
     """One test run's pages (ours and the Alertmanager baseline's), labels and matches."""
     base = sum(len(x) for x in pg["labels"])
     pages = incident_pages(str(seed), tw.incidents, diag)
@@ -254,14 +257,17 @@ def add_paging(pg: dict, seed: int, tw, diag) -> None:
     pg["match"].update({base + li: pages[ii].key for li, ii in tw.match.items()})
     pg["am_match"].update({base + li: k for li, k in match_pages(tw.labels, am).items()})
     pg["labels"].append(tw.labels)
+    pg["conditions"].append(condition_labels(tw.result, topo, tw.labels))
     pg["raw"] += len(raised(tw.alarms))
 
 
 def paging_summary(pg: dict) -> dict:
     labels = pd.concat(pg["labels"], ignore_index=True)
-    ours = paging_metrics(pg["pages"], labels, pg["match"], raw_alarms=pg["raw"])
-    am = paging_metrics(pg["am"], labels, pg["am_match"], raw_alarms=pg["raw"])
-    return with_baseline(ours, am)
+    conds = pd.concat(pg["conditions"], ignore_index=True)
+    ours = paging_metrics(pg["pages"], labels, pg["match"], raw_alarms=pg["raw"], conditions=conds)
+    am = paging_metrics(pg["am"], labels, pg["am_match"], raw_alarms=pg["raw"], conditions=conds)
+    kinds = conds["kind"].value_counts().to_dict() if len(conds) else {}
+    return {**with_baseline(ours, am), "condition_kinds": kinds}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -305,14 +311,16 @@ def main(argv: list[str] | None = None) -> int:
     cat = load_catalogue()
     topo = generate_topology(args.cells, seed=0)
     days, faults = 3.0, 70
-    training = []
+    training, outcomes = [], []
     for seed in TRAIN_SEEDS:
         incidents, labels, match = scenario(seed, topo, cat, days=days, faults=faults)
         for li, ii in match.items():
             lab = labels.iloc[li]
             training.append((incidents[ii].evidence, lab.root_element, lab.mode_id))
+        used = set(match.values())
+        outcomes += [(inc.evidence, i not in used) for i, inc in enumerate(incidents)]
         print(f"train seed {seed}: {len(match)} labelled incidents", file=sys.stderr)
-    diag = new_diagnoser(topo, cat).fit(training)
+    diag = new_diagnoser(topo, cat).fit(training).fit_conditions(outcomes)
     calibration = None
     temperature = RERANK_TEMPERATURE
     if args.calibrate and args.verify:
@@ -327,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     verified_ranks, verify_times = [], []
     kpi_ranks, kpi_verified_ranks = [], []
     cases, verified_cases = [], []
-    pg = {"pages": [], "am": [], "labels": [], "match": {}, "am_match": {}, "raw": 0}
+    pg = {"pages": [], "am": [], "labels": [], "conditions": [], "match": {}, "am_match": {}}
+    pg["raw"] = 0
     for run in range(n_runs):
         seed = TEST_SEED_BASE + run
         tw = twin_run(seed, topo, cat, days=days, faults=faults, noise=test_noise)
@@ -340,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         detected["kpi_matched"] += len(kpi & used)
         detected["unmatched_incidents"] += len(incidents) - len(used)
         detected["unmatched_kpi_incidents"] += len(kpi - used)
-        add_paging(pg, seed, tw, diag)
+        add_paging(pg, seed, tw, diag, topo)
         for li in range(len(labels)):
             lab = labels.iloc[li]
             truth = (lab.root_element, lab.mode_id)

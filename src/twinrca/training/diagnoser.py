@@ -30,12 +30,13 @@ __all__ = [
     "train_diagnoser",
     "train_or_load",
     "training_cases",
+    "training_sets",
     "twin_run",
 ]
 
 log = logging.getLogger(__name__)
 #: bumped when the pickled diagnoser's attributes change (a cache of the old shape retrains)
-_MODEL_VERSION = "fitted-state-v2"
+_MODEL_VERSION = "fitted-state-v3-conditions"
 
 
 def new_diagnoser(topology: Topology, catalogue: Catalogue) -> BayesianDiagnoser:
@@ -122,15 +123,34 @@ def training_cases(
     faults: int = 70,
     progress: Callable[[int], None] | None = None,
 ) -> list[tuple[IncidentEvidence, str, str]]:
-    cases = []
+    cases, _ = training_sets(
+        seeds, topology, catalogue, days=days, faults=faults, progress=progress
+    )
+    return cases
+
+
+def training_sets(
+    seeds: Iterable[int],
+    topology: Topology,
+    catalogue: Catalogue,
+    *,
+    days: float = 3.0,
+    faults: int = 70,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[tuple[IncidentEvidence, str, str]], list[tuple[IncidentEvidence, bool]]]:
+    """The labelled fault incidents of twin runs (evidence, root, mode) and every
+    incident with whether it holds no planted fault (a condition, for the outcome)."""
+    cases, outcomes = [], []
     for seed in seeds:
         incidents, labels, match = labelled_run(seed, topology, catalogue, days=days, faults=faults)
         for li, ii in match.items():
             lab = labels.iloc[li]
             cases.append((incidents[ii].evidence, str(lab.root_element), str(lab.mode_id)))
+        used = set(match.values())
+        outcomes += [(inc.evidence, i not in used) for i, inc in enumerate(incidents)]
         if progress:
             progress(seed)
-    return cases
+    return cases, outcomes
 
 
 def train_diagnoser(
@@ -142,8 +162,10 @@ def train_diagnoser(
     faults: int = 70,
     progress: Callable[[int], None] | None = None,
 ) -> BayesianDiagnoser:
-    cases = training_cases(seeds, topology, catalogue, days=days, faults=faults, progress=progress)
-    return new_diagnoser(topology, catalogue).fit(cases)
+    cases, outcomes = training_sets(
+        seeds, topology, catalogue, days=days, faults=faults, progress=progress
+    )
+    return new_diagnoser(topology, catalogue).fit(cases).fit_conditions(outcomes)
 
 
 def train_or_load(
