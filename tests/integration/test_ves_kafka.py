@@ -86,3 +86,54 @@ def test_ves_fault_on_kafka_ends_as_an_incident(
     assert len(incidents) == 1
     assert cell in incidents[0].elements and incidents[0].alarms[0].alarm_id == "v1"
     store.close()
+
+
+def _wait_alarms(store, n: int, timeout_s: float = 60.0):
+    deadline = time.monotonic() + timeout_s
+    alarms = store.read_alarms()
+    while time.monotonic() < deadline and len(alarms) < n:
+        time.sleep(0.3)
+        alarms = store.read_alarms()
+    return alarms
+
+
+def test_topology_saved_while_the_worker_runs_resolves_later_events(
+    kafka_bootstrap: str, unique_name: str, tmp_path: Path
+) -> None:
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    from twinrca.ingest.replay import open_producer
+
+    topo, cell, dn = _dn_topology(tmp_path)
+    topics = Topics(unique_name + ".")
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin.create_topics([NewTopic(topics.name(k), 1, 1) for k in ("ves", "dlq")])
+    admin.close()
+    store = open_store("embedded", path=tmp_path / "s.duckdb", tenant="t")
+    store.migrate()  # no topology yet
+    config = WorkerConfig(
+        kafka_bootstrap,
+        unique_name,
+        topics.data_topics(("ves",)),
+        topics.dlq,
+        topology_check_s=0.2,
+    )
+    worker = IngestWorker(config, store)
+    thread = threading.Thread(target=worker.run, kwargs={"max_idle_s": 8.0}, daemon=True)
+    thread.start()
+    producer = open_producer(kafka_bootstrap)
+    before = ves_fault(dn, "LinkDown", T, severity="CRITICAL", event_id="v1", category="link")
+    producer.send(topics.name("ves"), orjson.dumps(before))
+    producer.flush()
+    assert _wait_alarms(store, 1)["managed_object"].tolist() == [dn]  # kept under its DN
+    store.save_topology(topo)
+    time.sleep(1.0)  # a few topology checks
+    after = ves_fault(dn, "LinkDown", T, severity="CRITICAL", event_id="v2", category="link")
+    producer.send(topics.name("ves"), orjson.dumps(after))
+    producer.flush()
+    alarms = _wait_alarms(store, 2)
+    worker.stop()
+    thread.join(timeout=30)
+    by_id = dict(zip(alarms["alarm_id"], alarms["managed_object"], strict=True))
+    assert by_id == {"v1": dn, "v2": cell}
+    store.close()

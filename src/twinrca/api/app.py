@@ -15,7 +15,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from twinrca.api.deps import ApiContext
-from twinrca.api.routers import incidents, network, ops, predictions, scenarios, ves, webhooks
+from twinrca.api.routers import (
+    deadletters,
+    incidents,
+    network,
+    ops,
+    predictions,
+    scenarios,
+    ves,
+    webhooks,
+)
 from twinrca.core.errors import NotFound, TwinRCAError, ValidationError
 
 __all__ = ["ApiContext", "app_for", "create_app"]
@@ -54,6 +63,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         scenarios.router,
         webhooks.router,
         ves.router,
+        deadletters.router,
     ):
         app.include_router(router)
     return app

@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         sys.exit(2)
     except click_errors.ClickException as exc:
-        where = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) else ""
+        ctx = getattr(exc, "ctx", None)
+        where = f"{ctx.command_path}: " if ctx is not None else ""
         hint = " (see --help)" if isinstance(exc, click_errors.UsageError) else ""
         _fail(f"{where}{exc.format_message()}{hint}", exc.exit_code)
     except TwinRCAError as exc:

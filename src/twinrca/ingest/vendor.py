@@ -34,6 +34,12 @@ class Normaliser:
         self._names: dict[str, str] = {}
         self.pending = KpiColumns()
 
+    def use_topology(self, dns: DnIndex | None) -> None:
+        """Resolve names against ``dns`` from now on (the stored topology changed);
+        names seen before are resolved anew."""
+        self.dns = dns
+        self._names.clear()
+
     def kpis(self, raw: KpiColumns, into: KpiColumns) -> None:
         """``raw`` counters and the KPIs derived from them into ``into``."""
         derived, stats = self.mapping.derive(raw)

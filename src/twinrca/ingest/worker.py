@@ -26,6 +26,7 @@ from kafka import ConsumerRebalanceListener
 
 from twinrca.core.errors import BrokerUnavailable, ServiceUnavailable, StoreError
 from twinrca.ingest.deadletter import DeadLetter
+from twinrca.ingest.dnwatch import TopologyWatch
 from twinrca.ingest.logtag import LogTagger
 from twinrca.ingest.metrics import IngestMetrics
 from twinrca.ingest.pipeline import Backoff, BatchBuilder, BatchWriter, Decoded, Stopped
@@ -55,6 +56,7 @@ class WorkerConfig:
     metrics_interval_s: float = 10.0
     log_templates: bool = True  # template id on every log row (see ingest.logtag)
     kpi_mappings: tuple[str, ...] = ()  # users' TOML files extending the shipped mapping
+    topology_check_s: float = 60.0  # how often vendor topics look for a changed topology
     consumer_options: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -74,16 +76,18 @@ def kafka_dead_letter_sink(
     return send
 
 
-def _normaliser(config: WorkerConfig, store: Store) -> Normaliser:
-    """KPI mapping and, when the store holds a topology, DN resolution (vendor topics)."""
-    from twinrca.core.dn import DnIndex
+def _vendor_topics(config: WorkerConfig) -> bool:
+    return any(k in ("pm-xml", "ves") for k in config.topics.values())
+
+
+def _normaliser(config: WorkerConfig) -> Normaliser:
+    """KPI mapping for vendor topics; DN resolution is kept current by
+    :class:`TopologyWatch`."""
     from twinrca.ingest.kpimap import load_mapping
 
-    if not any(k in ("pm-xml", "ves") for k in config.topics.values()):
+    if not _vendor_topics(config):
         return Normaliser()
-    topology = store.load_topology()
-    dns = DnIndex.of(topology) if topology is not None else None
-    return Normaliser(load_mapping(config.kpi_mappings), dns)
+    return Normaliser(load_mapping(config.kpi_mappings))
 
 
 @dataclass(slots=True)
@@ -117,9 +121,17 @@ class IngestWorker:
         self._writer_error: BaseException | None = None
         # templating and store metrics run in the writer thread, never in the poll loop
         self.log_tagger = LogTagger(store) if config.log_templates else None
+        normaliser = _normaliser(config)
         self.builder = BatchBuilder(
-            config.topics, log_tagger=self.log_tagger, normaliser=_normaliser(config, store)
+            config.topics, log_tagger=self.log_tagger, normaliser=normaliser
         )
+        self.topology_watch = (
+            TopologyWatch(store, normaliser, config.topology_check_s)
+            if _vendor_topics(config)
+            else None
+        )
+        if self.topology_watch is not None:
+            self.topology_watch.check()
         self.reporter = StoreMetricsReporter(
             store,
             self.metrics,
@@ -337,6 +349,8 @@ class IngestWorker:
         try:
             while True:
                 self.reporter.maybe_report()
+                if self.topology_watch is not None:
+                    self.topology_watch.check()
                 try:
                     item = self._queue.get(timeout=self.config.linger_s)
                 except queue.Empty:

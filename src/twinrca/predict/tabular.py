@@ -4,6 +4,9 @@
 to a long table keyed by the same id. The features come from
 :class:`~twinrca.predict.tables.TableFeaturizer`; the model is LightGBM with early
 stopping on an inner stratified split, then refitted on the whole training part.
+Target statistics of the categorical columns
+(:class:`~twinrca.predict.target_stats.TargetStats`) are learnt inside each fold, from
+that fold's training ids only.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from twinrca.predict.gbm import (
     train_booster,
 )
 from twinrca.predict.tables import TableFeaturizer
+from twinrca.predict.target_stats import KeySource, TargetStats, key_sources
 
 __all__ = ["CvResult", "TableModel", "cross_validate", "fit_table_model"]
 
@@ -79,6 +83,18 @@ def _proba(booster: Any, x: np.ndarray, n_classes: int) -> np.ndarray:
     return np.column_stack([1.0 - p, p]) if n_classes == 2 else p
 
 
+def _sources(
+    feat: TableFeaturizer, labels: pd.DataFrame, tables: Mapping[str, pd.DataFrame]
+) -> list[KeySource]:
+    return key_sources(
+        feat.id_col,
+        labels,
+        list(feat.label_cats),
+        tables,
+        {name: list(cols) for name, cols in feat.vocab.items()},
+    )
+
+
 def _fit_one(
     x: np.ndarray,
     y: np.ndarray,
@@ -128,8 +144,10 @@ def cross_validate(
     seed: int = 0,
     config: GbmConfig | None = None,
     progress: Callable[[int], None] | None = None,
+    target_stats: bool = True,
 ) -> CvResult:
-    """Stratified K-fold, out-of-fold log loss and accuracy."""
+    """Stratified K-fold, out-of-fold log loss and accuracy (``target_stats=False``:
+    the target-free features alone)."""
     config = config or GbmConfig()
     from sklearn.model_selection import StratifiedKFold
 
@@ -143,20 +161,27 @@ def cross_validate(
         )
     feat = TableFeaturizer(id_col, target_col).fit(labels, tables)
     x = feat.transform(labels, tables).to_numpy(float)
+    sources = _sources(feat, labels, tables) if target_stats else []
+    ids = labels[id_col].to_numpy()
     oof = np.zeros((len(y), k))
     rounds: list[int] = []
+    n_features = x.shape[1]
     skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for i, (tr, te) in enumerate(skf.split(x, y)):
+        ts = TargetStats(k, seed=seed + i)
+        x_tr = np.hstack([x[tr], ts.fit_transform(sources, id_col, ids[tr], y[tr])])
+        x_te = np.hstack([x[te], ts.transform(sources, id_col, ids[te])])
+        n_features = x_tr.shape[1]
         booster, r = _fit_one(
-            x[tr],
+            x_tr,
             y[tr],
             n_classes=k,
             seed=seed + i,
             config=config,
-            names=feat.feature_names,
+            names=feat.feature_names + ts.feature_names(sources),
             cats=feat.categorical_features,
         )
-        oof[te] = _proba(booster, x[te], k)
+        oof[te] = _proba(booster, x_te, k)
         rounds.append(r)
         if progress is not None:
             progress(i + 1)
@@ -169,7 +194,7 @@ def cross_validate(
         prior_logloss=multiclass_logloss(y, np.tile(prior, (len(y), 1))),
         folds=folds,
         rounds=rounds,
-        n_features=x.shape[1],
+        n_features=n_features,
     )
 
 
@@ -182,6 +207,7 @@ class TableModel:
     classes: list[Any]
     rounds: int
     metrics: dict[str, Any] = field(default_factory=dict)
+    target_stats: TargetStats | None = None
 
     def predict_proba(
         self, labels: pd.DataFrame, tables: Mapping[str, pd.DataFrame]
@@ -190,6 +216,10 @@ class TableModel:
         if problems:
             raise SchemaMismatch("tables do not match the model's schema: " + "; ".join(problems))
         x = self.featurizer.transform(labels, tables).to_numpy(float)
+        if self.target_stats is not None:
+            sources = _sources(self.featurizer, labels, tables)
+            ids = labels[self.featurizer.id_col].to_numpy()
+            x = np.hstack([x, self.target_stats.transform(sources, self.featurizer.id_col, ids)])
         p = _proba(self.booster, x, len(self.classes))
         out = pd.DataFrame(p, columns=[f"p_{c}" for c in self.classes])
         out.insert(0, self.featurizer.id_col, labels[self.featurizer.id_col].to_numpy())
@@ -202,6 +232,7 @@ class TableModel:
             "classes": self.classes,
             "rounds": self.rounds,
             "metrics": self.metrics,
+            "target_stats": None if self.target_stats is None else self.target_stats.to_doc(),
         }
         return meta, self.booster.model_to_string().encode()
 
@@ -221,6 +252,7 @@ class TableModel:
             list(meta["classes"]),
             int(meta["rounds"]),
             dict(meta.get("metrics", {})),
+            TargetStats.from_doc(meta["target_stats"]) if meta.get("target_stats") else None,
         )
 
     def save(self, path: str) -> None:
@@ -252,13 +284,16 @@ def fit_table_model(
     y, classes = _encode_target(labels[target_col])
     feat = TableFeaturizer(id_col, target_col).fit(labels, tables)
     x = feat.transform(labels, tables).to_numpy(float)
+    sources = _sources(feat, labels, tables)
+    ts = TargetStats(len(classes), seed=seed)
+    x = np.hstack([x, ts.fit_transform(sources, id_col, labels[id_col].to_numpy(), y)])
     booster, rounds = _fit_one(
         x,
         y,
         n_classes=len(classes),
         seed=seed,
         config=config,
-        names=feat.feature_names,
+        names=feat.feature_names + ts.feature_names(sources),
         cats=feat.categorical_features,
     )
-    return TableModel(feat, booster, classes, rounds, {"n": len(y)})
+    return TableModel(feat, booster, classes, rounds, {"n": len(y)}, ts)

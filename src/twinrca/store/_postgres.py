@@ -21,6 +21,14 @@ from twinrca.store import _pg_kpi as kpi_points
 from twinrca.store import _pg_schema as schema
 from twinrca.store._common import PARTITION_INTERVALS, bucket_starts, where_clause
 from twinrca.store._pg_extras import PgExtrasMixin
+from twinrca.store._pg_write import (
+    STAGE_DDL,
+    drop_chunks,
+    drop_partitions,
+    write_alarms,
+    write_logs,
+    write_offsets,
+)
 from twinrca.store.base import (
     ALARM_COLUMNS,
     KPI_COLUMNS,
@@ -40,29 +48,6 @@ logger = logging.getLogger(__name__)
 _URL_HINT = (
     "check TWINRCA_STORE__URL (host, port, user, password, database) and that the server runs"
 )
-
-_STAGE_DDL = """
-CREATE TEMP TABLE IF NOT EXISTS _stage_alarm (alarm_id text, notification_id int8,
-    managed_object text, event_time timestamptz, alarm_type text, probable_cause text,
-    specific_problem text, perceived_severity text, state text, additional_text text)
-    ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS _stage_log (time timestamptz, source text, severity text,
-    message text, template_id text, log_key text) ON COMMIT DELETE ROWS;
-"""
-_ALARM_TYPES = [
-    "text",
-    "int8",
-    "text",
-    "timestamptz",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-]
-_LOG_TYPES = ["timestamptz", "text", "text", "text", "text", "text"]
-_COPY_CHUNK = 4 << 20
 
 
 def redact(url: str) -> str:
@@ -224,16 +209,16 @@ class PostgresStore(PgExtrasMixin, Store):
         points = self._encode_kpis(kpis) if kpis is not None else None
         with self._tx("write_batch") as conn:
             if alarms is not None or logs is not None:
-                conn.execute(_STAGE_DDL)
+                conn.execute(STAGE_DDL)
             k = (
                 kpi_points.write_points(conn, self.tenant, points, self._direct, rollup)
                 if points is not None
                 else 0
             )
-            a = _write_alarms(conn, self.tenant, alarms) if alarms is not None else 0
-            lg = _write_logs(conn, self.tenant, logs) if logs is not None else 0
+            a = write_alarms(conn, self.tenant, alarms) if alarms is not None else 0
+            lg = write_logs(conn, self.tenant, logs) if logs is not None else 0
             if batch.offsets:
-                _write_offsets(conn, self.tenant, str(batch.group), batch.offsets)
+                write_offsets(conn, self.tenant, str(batch.group), batch.offsets)
         staged = sum(len(f) for f in (kpis, alarms, logs) if f is not None)
         return WriteResult(k, a, lg, staged - k - a - lg)
 
@@ -363,9 +348,9 @@ class PostgresStore(PgExtrasMixin, Store):
                 if table not in schema.TIME_COLUMNS:
                     raise StoreError(f"no retention for table {table!r}")
                 dropped[table] = (
-                    _drop_chunks(conn, self._ts_schema or "public", table, cutoff)
+                    drop_chunks(conn, self._ts_schema or "public", table, cutoff)
                     if self._timescale
-                    else _drop_partitions(conn, table, cutoff)
+                    else drop_partitions(conn, table, cutoff)
                 )
         self._partitions = {
             p for p in self._partitions if p[1] + PARTITION_INTERVALS[p[0]] > cutoff
@@ -388,106 +373,3 @@ def _where(
     return where_clause(
         tenant, column, start, end, mark="%s", any_of_sql="{name} = ANY({mark})", **any_of
     )
-
-
-def _copy_bytes(conn: psycopg.Connection, statement: str, payload: bytes) -> None:
-    view = memoryview(payload)
-    with conn.cursor() as cur, cur.copy(statement) as copy:
-        for i in range(0, len(view), _COPY_CHUNK):
-            copy.write(view[i : i + _COPY_CHUNK])
-
-
-def _copy_rows(
-    conn: psycopg.Connection, table: str, types: list[str], rows: Iterator[tuple]
-) -> None:
-    with conn.cursor() as cur, cur.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(types)
-        for row in rows:
-            copy.write_row(row)
-
-
-def _texts(values: pd.Series) -> list[str | None]:
-    """Python strings, missing values as None (pandas may hold them as NaN); the
-    normalised frames hold only strings and missing values."""
-    return values.to_numpy(dtype=object, na_value=None).tolist()
-
-
-def _times(values: pd.Series) -> list[datetime]:
-    return list(values.dt.to_pydatetime())
-
-
-def _write_alarms(conn: psycopg.Connection, tenant: str, frame: pd.DataFrame) -> int:
-    cols: list[list[Any]] = [_texts(frame[c]) for c in ALARM_COLUMNS]
-    cols[1] = frame["notification_id"].to_numpy(dtype=object, na_value=None).tolist()
-    cols[3] = _times(frame["event_time"])
-    _copy_rows(conn, "_stage_alarm", _ALARM_TYPES, zip(*cols, strict=True))
-    names = ", ".join(ALARM_COLUMNS)
-    cur = conn.execute(
-        f"INSERT INTO alarm (tenant, {names}) SELECT %s, {names} FROM _stage_alarm"
-        " ON CONFLICT DO NOTHING",
-        (tenant,),
-    )
-    return cur.rowcount
-
-
-def _write_logs(conn: psycopg.Connection, tenant: str, frame: pd.DataFrame) -> int:
-    keys = _texts(frame["log_key"]) if "log_key" in frame.columns else [None] * len(frame)
-    times = _times(frame["time"])
-    texts = [_texts(frame[c]) for c in ("source", "severity", "message", "template_id")]
-    cols = [times, *texts, keys]
-    _copy_rows(conn, "_stage_log", _LOG_TYPES, zip(*cols, strict=True))
-    cur = conn.execute(
-        "INSERT INTO log (tenant, time, source, severity, message, template_id, log_key)"
-        " SELECT %s, time, source, severity, message, template_id,"
-        " coalesce(log_key, md5(message)) FROM _stage_log ON CONFLICT DO NOTHING",
-        (tenant,),
-    )
-    return cur.rowcount
-
-
-def _write_offsets(
-    conn: psycopg.Connection, tenant: str, group: str, offsets: dict[tuple[str, int], int]
-) -> None:
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO ingest_offset (tenant, consumer_group, topic, partition, next_offset)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (tenant, consumer_group, topic, partition)"
-            " DO UPDATE SET next_offset = GREATEST(ingest_offset.next_offset,"
-            " EXCLUDED.next_offset), updated_at = now()",
-            [(tenant, group, t, int(p), int(o)) for (t, p), o in sorted(offsets.items())],
-        )
-
-
-def _drop_chunks(conn: psycopg.Connection, ts_schema: str, table: str, cutoff: datetime) -> int:
-    from psycopg import sql
-
-    rows = conn.execute(
-        sql.SQL("SELECT {}.drop_chunks(%s::regclass, older_than => %s)").format(
-            sql.Identifier(ts_schema)
-        ),
-        (table, cutoff),
-    ).fetchall()
-    return len(rows)
-
-
-def _drop_partitions(conn: psycopg.Connection, table: str, cutoff: datetime) -> int:
-    from psycopg import sql
-
-    width = PARTITION_INTERVALS[table]
-    rows = conn.execute(
-        "SELECT n.nspname, c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.inhparent = %s::regclass",
-        (table,),
-    ).fetchall()
-    dropped = 0
-    for nsp, name in rows:
-        match = re.fullmatch(rf"{table}_p(\d{{8}})", name)
-        if not match:
-            continue
-        start = pd.Timestamp(match.group(1), tz="UTC").to_pydatetime()
-        if start + width <= cutoff:
-            conn.execute(
-                sql.SQL("DROP TABLE {}.{}").format(sql.Identifier(nsp), sql.Identifier(name))
-            )
-            dropped += 1
-    return dropped

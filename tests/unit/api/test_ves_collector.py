@@ -58,3 +58,36 @@ def test_refusals_and_auth(api) -> None:
     assert r.status_code == 409 and r.json()["reason"] == "bad_value"
     r = client.post("/eventListener/v7/eventBatch", json={"event": {}}, headers={"X-API-Key": key})
     assert r.status_code == 409 and r.json()["reason"] == "missing_field"
+
+
+def test_refused_events_are_kept_as_dead_letters_once(api) -> None:
+    client, key, store_for = api
+    headers = {"X-API-Key": key}
+    loud = ves_fault("gnb7", "LinkDown", T)
+    loud["event"]["faultFields"]["eventSeverity"] = "LOUD"
+    for _ in range(2):  # the same refused event sent twice is one dead letter
+        assert client.post("/eventListener/v7", json=loud, headers=headers).status_code == 409
+    bad = ves_stnd_defined({"notificationType": "notifyNewAlarm", "eventTime": "xyz"}, "gnb8", T)
+    batch = ves_batch([ves_fault("gnb9", "LinkDown", T), bad])
+    assert (
+        client.post("/eventListener/v7/eventBatch", json=batch, headers=headers).json()["accepted"]
+        == 1
+    )
+    r = client.get("/v1/dead-letters", headers=headers)
+    assert r.status_code == 200
+    dead = r.json()
+    assert sorted(d["reason"] for d in dead) == ["bad_value", "missing_field"]
+    assert {d["source"] for d in dead} == {"http:/eventListener/v7"}
+    assert next(d for d in dead if d["reason"] == "missing_field")["object"] == "gnb8"
+    only = client.get("/v1/dead-letters?reason=bad_value", headers=headers).json()
+    assert [d["reason"] for d in only] == ["bad_value"]
+    import base64
+    import json
+
+    original = json.loads(base64.b64decode(only[0]["original_b64"]))
+    assert original["event"]["faultFields"]["eventSeverity"] == "LOUD"
+    assert client.get("/v1/dead-letters").status_code == 401
+    # another tenant sees none of them
+    assert store_for("acme").list_documents("dead_letter", limit=10)
+    assert not store_for("other").list_documents("dead_letter", limit=10)
+    assert store_for("acme").read_alarms()["managed_object"].tolist() == ["gnb9"]

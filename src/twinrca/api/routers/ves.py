@@ -3,7 +3,8 @@ event) and ``POST /eventListener/v7/eventBatch`` (an ``eventList``), per tenant 
 its API key. Events are decoded as on the ``ves`` topic (KPIs derived, DN-named objects
 resolved to the tenant's topology) and stored at once; a refused event is answered
 with its reason (409, as this API answers refused input, for a single event; listed in
-the reply of a batch, whose other events are stored)."""
+the reply of a batch, whose other events are stored) and kept as a dead letter of the
+tenant (``GET /v1/dead-letters``), as a refused message of the ``ves`` topic is."""
 
 from __future__ import annotations
 
@@ -13,17 +14,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from twinrca.api.deps import StoreDep
+from twinrca.api.routers.deadletters import keep_dead_letters
 from twinrca.core.errors import ValidationError
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/eventListener/v7", tags=["ves"])
 _MAX_BODY = 16 << 20
+_SOURCE = "http:/eventListener/v7"
 
 
 def _store_events(store, body: bytes) -> dict[str, Any]:
     from twinrca.core.dn import DnIndex
     from twinrca.ingest.columns import Columns
+    from twinrca.ingest.deadletter import DeadLetter
     from twinrca.ingest.vendor import Normaliser
     from twinrca.ingest.ves import decode_ves
     from twinrca.store.base import WriteBatch
@@ -31,11 +35,16 @@ def _store_events(store, body: bytes) -> dict[str, Any]:
     topology = store.load_topology()
     norm = Normaliser(dns=DnIndex.of(topology) if topology is not None else None)
     staged, cols = Columns(), Columns()
-    accepted = decode_ves(body, staged)
+    try:
+        accepted = decode_ves(body, staged)
+    except ValidationError as exc:
+        keep_dead_letters(store, [DeadLetter.of(body[:65536], exc, _SOURCE)])
+        raise
     norm.stage(staged, cols)
     norm.flush(cols.kpis)
     frames = cols.frames()
     store.write_batch(WriteBatch(kpis=frames["kpis"], alarms=frames["alarms"]))
+    keep_dead_letters(store, [DeadLetter.of_rejected(r, _SOURCE) for r in cols.rejected])
     refused = [
         {"reason": r.error.reason, "detail": str(r.error.message), "sourceName": r.managed_object}
         for r in cols.rejected
