@@ -58,12 +58,26 @@ TARGET = (
 )
 
 
+_FEATURES: dict[tuple[int, bool], tuple] = {}  # (seed, quick) -> features, events, period, schema
+
+
 def _twin(seed: int, quick: bool, horizon: float):  # type: ignore[no-untyped-def]
+    """The labelled rows of one twin run at one horizon (the run's features are built
+    once: they do not depend on the horizon)."""
+    from twinrca.predict.pipeline import label_features
+
+    if (seed, quick) not in _FEATURES:
+        _FEATURES[(seed, quick)] = _twin_features(seed, quick)
+    feats, events, period, schema = _FEATURES[(seed, quick)]
+    return label_features(feats, events, horizon_min=horizon, period_min=period, schema=schema)
+
+
+def _twin_features(seed: int, quick: bool):  # type: ignore[no-untyped-def]
     import tempfile
 
     from twinrca.core.topology import ElementKind
-    from twinrca.predict.features import FeatureSpec
-    from twinrca.predict.pipeline import prepare
+    from twinrca.predict.features import FeatureSpec, build_features, windows_for
+    from twinrca.predict.registry import frame_schema
     from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, feeder_events, read_twin_scenario
     from twinrca.twin_replay import generate_scenario
 
@@ -72,7 +86,9 @@ def _twin(seed: int, quick: bool, horizon: float):  # type: ignore[no-untyped-de
         generate_scenario(tmp, cells=cells, days=days, faults=faults, seed=seed)
         sc = read_twin_scenario(tmp)
     spec = FeatureSpec(
-        period_min=sc.period_min, windows=(2, 4, 8, 16), thresholds=TWIN_FAILURE_LEVELS
+        period_min=sc.period_min,
+        windows=windows_for(sc.period_min),
+        thresholds=TWIN_FAILURE_LEVELS,
     )
     rows = [
         e.element_id
@@ -85,15 +101,11 @@ def _twin(seed: int, quick: bool, horizon: float):  # type: ignore[no-untyped-de
         f"{len(sc.cells)} cells, {events['incident'].nunique()} incidents, {len(rows)} elements",
         file=sys.stderr,
     )
-    return prepare(
-        sc.kpis,
-        events,
-        spec=spec,
-        horizon_min=horizon,
-        alarms=sc.alarms,
-        topology=sc.topology,
-        elements=rows,
-    )
+    feats = build_features(sc.kpis, spec=spec, alarms=sc.alarms, topology=sc.topology)
+    feats = feats[feats["element"].isin(set(rows))].reset_index(drop=True)
+    num = feats.columns.drop(["time", "element"])
+    feats[num] = feats[num].astype(np.float32)  # three runs' features held at once
+    return feats, events, sc.period_min, frame_schema(sc.kpis)
 
 
 def _config(source: str):  # type: ignore[no-untyped-def]
@@ -222,7 +234,7 @@ def _kpi_score(ev, ds) -> np.ndarray:  # type: ignore[no-untyped-def]
 
 
 def _warning_figures(  # type: ignore[no-untyped-def]
-    score: np.ndarray, ds, threshold: float, *, probability: bool
+    score: np.ndarray, ds, threshold: float, *, probability: bool, target: np.ndarray | None = None
 ) -> dict[str, object]:
     """The issue-15 figures of one scorer at one threshold: PR-AUC and recall of announced
     faults, precision over every mode, median lead of warned announced faults, false
@@ -260,10 +272,11 @@ def _warning_figures(  # type: ignore[no-untyped-def]
         ),
     }
     if probability:
-        out["ece"] = round(expected_calibration_error(y, score), 4)
+        aim = y if target is None else target  # what the probabilities are of
+        out["ece"] = round(expected_calibration_error(aim, score), 4)
         out["reliability_curve"] = [
             {k: round(v, 4) if isinstance(v, float) else v for k, v in b.items()}
-            for b in reliability_curve(y, score)
+            for b in reliability_curve(aim, score)
         ]
     return out
 
@@ -322,6 +335,28 @@ def _other_horizon(source: str, quick: bool, seed: int, horizon: float) -> dict[
     }
 
 
+def _add_hazard(result: dict, quick: bool, seed: int, horizons: list[float], config) -> None:  # type: ignore[no-untyped-def]
+    """``warnings.new_model`` at every horizon: the announced-mode hazard (bench.predict_hazard),
+    monotone over the horizons, on the same test rows as the current model."""
+    from bench.predict_hazard import announced, fit_hazard, monotone_on, score, ttf_figures
+
+    names = _announced_modes()
+    tests, probs, thr = {}, {}, {}
+    for h in sorted(set(horizons)):
+        train, val, test = (_twin(s, quick, h) for s in (seed, seed + 500, seed + 1000))
+        model, cal, thr[h] = fit_hazard(train, val, names=names, seed=seed, config=config)
+        tests[h], probs[h] = test, score(model, cal, test.frame)
+    mono, mat, hs, pos = monotone_on({h: t.frame for h, t in tests.items()}, probs)
+    for h in hs:
+        t = tests[h]
+        ann = announced(t.mode, names) & (t.y == 1)
+        fig = _warning_figures(mono[h], t, thr[h], probability=True, target=ann.astype(int))
+        fig.update(ttf_figures(mat, hs, pos[h], t, mono[h] >= thr[h], ann))
+        fig["threshold_from"] = f"validation seed {seed + 500}: precision 0.8, isotonic"
+        block = result if h == result["horizon_min"] else result["other_horizons"][f"{h:g}"]
+        block["warnings"]["new_model"] = fig
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", action="store_true")
@@ -329,7 +364,9 @@ def main() -> None:
     ap.add_argument("--source", choices=("synthetic", "twin"), default="twin")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--horizon", type=float, default=60.0)
-    ap.add_argument("--also", type=float, nargs="*", default=[15.0], help="more horizons (min)")
+    ap.add_argument(
+        "--also", type=float, nargs="*", default=[15.0, 240.0, 1440.0], help="more horizons (min)"
+    )
     args = ap.parse_args()
     result = run(args.source, args.quick, args.seed, args.horizon)
     result["other_horizons"] = {
@@ -337,6 +374,8 @@ def main() -> None:
         for h in args.also
         if h != args.horizon
     }
+    if args.source == "twin":
+        _add_hazard(result, args.quick, args.seed, [args.horizon, *args.also], _config("twin"))
     print(json.dumps(result) if args.json else json.dumps(result, indent=1))
 
 

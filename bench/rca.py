@@ -97,9 +97,9 @@ def first_alarm_baseline(cat: Catalogue, topo):
     return rank
 
 
-def verify_top(topo, cat: Catalogue, tw, inc, top, seed: int):
+def verify_top(topo, cat: Catalogue, tw, inc, top, seed: int, params=None):
     """The candidates replayed on the twin, with the observation the service builds: the
-    run's alarms and KPIs around the incident."""
+    run's alarms and KPIs around the incident (``params``: the twin's cell parameters)."""
     lo = pd.Timestamp(inc.group.start) - pd.Timedelta(hours=2)
     hi = pd.Timestamp(inc.group.end) + pd.Timedelta(hours=4)
     t = pd.to_datetime(tw.alarms["event_time"], utc=True)
@@ -115,7 +115,15 @@ def verify_top(topo, cat: Catalogue, tw, inc, top, seed: int):
     a = int(np.clip((lo - start) // step, 0, tw.demand.steps - 1))
     b = int(np.clip((hi - start) // step + 1, a + 1, tw.demand.steps))
     return verify_candidates(
-        topo, obs, top, demand=tw.demand, window=(a, b), scenarios=16, seed=seed, catalogue=cat
+        topo,
+        obs,
+        top,
+        demand=tw.demand,
+        window=(a, b),
+        scenarios=16,
+        seed=seed,
+        catalogue=cat,
+        params=params,
     )
 
 

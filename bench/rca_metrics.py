@@ -1,6 +1,17 @@
-"""Service-level root-cause ranking on the RCD sock-shop fault-injection cases.
+"""Root-cause ranking on two dev sets: RCD Sock Shop cases and PetShop low traffic.
 
-``python -m bench.rca_metrics --json [--quick] [--data DIR]``
+``python -m bench.rca_metrics --json [--quick] [--data DIR] [--petshop DIR]``
+
+Top-level fields (the default method, same settings on both sets):
+``sockshop_ac_at_1``, ``petshop_ac_at_1``, ``petshop_ac_at_3``, ``petshop_avg_at_5``;
+``by_method`` the same per method (``default``, ``traversal``, ``gcm``, ``robust``). Sock
+Shop cases come without a graph or a symptom, so every method is the robust scorer
+there (nothing upstream to walk). PetShop: every ``test/`` issue ranked from its
+symptom on the call graph (``bench/_petshop_eval.py``), ``train/`` issues used only as
+history; trivial rankings (raw anomaly score, random) and the PetShop authors'
+published range beside them (``petshop.published``, marked as published).
+
+Sock Shop details:
 
 Each case folder ``<service>-<cpu|mem>/<n>/`` holds ``normal.csv`` and
 ``anomalous.csv`` (time column first, one column per metric); the root cause is the
@@ -36,10 +47,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench._petshop_eval import METHODS, run_petshop
 from twinrca.causal._entities import entity_map
 from twinrca.causal.attribution import AttributionConfig, RobustScorerConfig, rank_root_causes
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / "../shared/datasets/metrics/sockshop_rcd"
+DEFAULT_PETSHOP = (
+    Path(__file__).resolve().parents[1] / "../shared/datasets/metrics/petshop_low_traffic"
+)
 LATE_S = 60
 SEED = 0
 PUBLISHED_AVG5 = {  # RCAEval, service level, CPU / MEM
@@ -160,7 +175,6 @@ def run(data: Path, quick: bool) -> dict[str, object]:
         block["ratio_avg_at_5_vs_baseline"] = round(ours_avg / base_avg, 3) if base_avg else None
         results[variant] = block
     return {
-        "bench": "rca_metrics",
         "dataset": "sockshop_rcd",
         "cases": len(cases),
         "quick": quick,
@@ -176,15 +190,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="only case 1 of each fault")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--petshop", type=Path, default=DEFAULT_PETSHOP)
     args = parser.parse_args(argv)
-    if not args.data.is_dir() or not find_cases(args.data, args.quick):
-        msg = f"no sockshop_rcd cases under {args.data}; skipping"
+    have_sock = args.data.is_dir() and bool(find_cases(args.data, args.quick))
+    have_pet = (args.petshop / "graph.csv").is_file()
+    if not have_sock and not have_pet:
+        msg = f"no sockshop_rcd cases under {args.data} nor PetShop under {args.petshop}; skipping"
         _log(msg)
         print(json.dumps({"bench": "rca_metrics", "skipped": True, "reason": msg}))
         return 0
-    report = run(args.data, args.quick)
+    report: dict[str, object] = {"bench": "rca_metrics", "quick": args.quick, "seed": SEED}
+    sock = run(args.data, args.quick) if have_sock else None
+    pet = run_petshop(args.petshop, args.quick) if have_pet else None
+    if sock is None:
+        _log(f"no sockshop_rcd cases under {args.data}; Sock Shop fields are null")
+    if pet is None:
+        _log(f"no PetShop scenario under {args.petshop}; PetShop fields are null")
+    report.update(headline(sock, pet))
+    report["sockshop"] = sock
+    report["petshop"] = pet
     print(json.dumps(report, indent=None if args.json else 2))
     return 0
+
+
+def headline(sock: dict | None, pet: dict | None) -> dict[str, object]:
+    """The issue's fields for the default and per method."""
+    sock_ac1 = sock["results"]["given"]["ours"]["all"]["ac_at_1"] if sock else None  # type: ignore[index]
+    by_method: dict[str, dict[str, object]] = {}
+    for method in METHODS:
+        row = pet["by_method"][method] if pet else None  # type: ignore[index]
+        by_method[method] = {
+            "sockshop_ac_at_1": sock_ac1,
+            "petshop_ac_at_1": row["ac_at_1"] if row else None,
+            "petshop_ac_at_3": row["ac_at_3"] if row else None,
+            "petshop_avg_at_5": row["avg_at_5"] if row else None,
+        }
+    return {**by_method["default"], "by_method": by_method}
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from twinrca.causal.attribution import (
     RobustScorerConfig,
     rank_root_causes,
 )
+from twinrca.causal.from_symptom import SymptomResult, rank_from_symptom
 
 __all__ = [
     "AlarmGraph",
@@ -19,6 +20,8 @@ __all__ = [
     "MetricScore",
     "RankingResult",
     "RobustScorerConfig",
+    "SymptomResult",
     "learn_alarm_graph",
+    "rank_from_symptom",
     "rank_root_causes",
 ]

@@ -29,6 +29,7 @@ __all__ = [
     "PriorKnowledge",
     "encode_events",
     "encode_topology",
+    "usable_alarms",
 ]
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,33 @@ class EventData:
         return max(float(self.times[-1] - self.times[0]), 1.0)
 
 
+def _integral(values: pd.Series) -> pd.Series:
+    """Float ids that are whole numbers back to integers (a CSV column with a blank
+    cell is read as float: 3.0 would otherwise name a different type than 3)."""
+    if pd.api.types.is_float_dtype(values) and len(values) and (values % 1 == 0).all():
+        return values.astype(np.int64)
+    return values
+
+
+def usable_alarms(alarms: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows with an alarm id, a device id and a finite numeric start time, and the
+    positions (0-based, in ``alarms``) of the rows that lack one. Ids that are whole
+    numbers read as floats become integers again."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in alarms.columns]
+    if missing:
+        raise ValidationError(
+            "missing_columns", f"alarm table lacks columns {missing}", columns=list(alarms.columns)
+        )
+    times = pd.to_numeric(alarms["start_timestamp"], errors="coerce").astype(np.float64)
+    ok = np.isfinite(times.to_numpy()) & alarms["alarm_id"].notna().to_numpy()
+    ok &= alarms["device_id"].notna().to_numpy()
+    frame = alarms.loc[ok].copy()
+    frame["start_timestamp"] = times[ok]
+    for col in ("alarm_id", "device_id"):
+        frame[col] = _integral(frame[col])
+    return frame, np.flatnonzero(~ok)
+
+
 def _sorted_ids(values: pd.Series) -> tuple[Hashable, ...]:
     uniq = pd.unique(values)
     try:
@@ -93,6 +121,13 @@ def encode_events(
         times = pd.to_numeric(frame["start_timestamp"]).to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValidationError("bad_timestamp", "start_timestamp must be numeric") from exc
+    if not np.isfinite(times).all():
+        raise ValidationError(
+            "bad_timestamp",
+            "start_timestamp must be finite",
+            rows=int((~np.isfinite(times)).sum()),
+            hint="drop the rows first (usable_alarms)",
+        )
     t_ids = tuple(type_ids) if type_ids is not None else _sorted_ids(frame["alarm_id"])
     d_ids = tuple(device_ids) if device_ids is not None else _sorted_ids(frame["device_id"])
     types = _codes(frame["alarm_id"], t_ids, "alarm_id")

@@ -12,6 +12,12 @@ Two scorers, one result type:
 
 ``method="auto"`` uses ``gcm`` when a graph is given, ``robust`` otherwise.
 
+Metrics that cannot be scored are not ranked but reported in ``RankingResult.skipped``
+with the reason: no value in the normal or the anomalous period (NaN or infinite
+throughout), or one constant value in both periods. When no metric is left, the data
+cannot support an answer and a :class:`~twinrca.core.errors.ValidationError`
+(``no_data``) is raised.
+
 Example::
 
     result = rank_root_causes(normal_df, anomalous_df, entity_sep="_")
@@ -72,12 +78,15 @@ class RankingResult:
     entities: tuple[EntityScore, ...]
     metrics: tuple[MetricScore, ...]
     method: str
+    #: metrics left out of the ranking and why, e.g. ("cpu", "no value in the normal period")
+    skipped: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``twinrca rca rank``."""
         return {
             "entities": [{"entity": e.entity, "score": e.score} for e in self.entities],
             "metrics": [{"metric": m.metric, "score": m.score} for m in self.metrics],
+            "skipped": [{"metric": m, "reason": r} for m, r in self.skipped],
         }
 
 
@@ -109,7 +118,45 @@ def _prepare(normal: pd.DataFrame, anomalous: pd.DataFrame) -> tuple[pd.DataFram
     as_float = {c: str(c) for c in cols}
     n = normal[cols].astype(float).rename(columns=as_float)
     a = anomalous[cols].apply(pd.to_numeric, errors="coerce").astype(float).rename(columns=as_float)
-    return n, a
+    inf = float("inf")
+    return n.replace([inf, -inf], float("nan")), a.replace([inf, -inf], float("nan"))
+
+
+def _unscorable(n: pd.DataFrame, a: pd.DataFrame) -> dict[str, str]:
+    """Metrics that carry no evidence either way -> why."""
+    out: dict[str, str] = {}
+    for col in n.columns:
+        normal, anomalous = n[col].dropna(), a[col].dropna()
+        if normal.empty and anomalous.empty:
+            out[col] = "no value in either period (NaN or infinite throughout)"
+        elif normal.empty:
+            out[col] = "no value in the normal period (NaN or infinite throughout)"
+        elif anomalous.empty:
+            out[col] = "no value in the anomalous period (NaN or infinite throughout)"
+        elif (
+            normal.nunique() == 1
+            and anomalous.nunique() == 1
+            and normal.iloc[0] == anomalous.iloc[0]
+        ):
+            out[col] = f"constant ({normal.iloc[0]:g}) in both periods"
+    return out
+
+
+def _scorable(
+    n: pd.DataFrame, a: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    skipped = _unscorable(n, a)
+    keep = [c for c in n.columns if c not in skipped]
+    if not keep:
+        reasons = sorted(set(skipped.values()))
+        raise ValidationError(
+            "no_data",
+            f"no metric can be scored: all {len(skipped)} are unusable ({'; '.join(reasons)})",
+            hint="give periods in which at least one metric has values that vary",
+        )
+    if skipped:
+        log.warning("metrics not scored: %s", skipped)
+    return n[keep], a[keep], skipped
 
 
 def _scale_max(s: pd.Series) -> pd.Series:
@@ -137,14 +184,18 @@ def _gcm_scores(
     return (1 - cfg.prior_weight) * attribution + cfg.prior_weight * _scale_max(prior)
 
 
-def _result(scores: pd.Series, entities: dict[str, str], method: str) -> RankingResult:
+def _result(
+    scores: pd.Series, entities: dict[str, str], method: str, skipped: dict[str, str]
+) -> RankingResult:
     ordered = scores.sort_values(ascending=False, kind="stable")
     metrics = tuple(MetricScore(m, entities[m], float(s)) for m, s in ordered.items())
     best: dict[str, MetricScore] = {}
     for item in metrics:
         best.setdefault(item.entity, item)
     ranked = tuple(EntityScore(e, m.score, m.metric) for e, m in best.items())
-    return RankingResult(entities=ranked, metrics=metrics, method=method)
+    return RankingResult(
+        entities=ranked, metrics=metrics, method=method, skipped=tuple(sorted(skipped.items()))
+    )
 
 
 def rank_root_causes(
@@ -165,7 +216,7 @@ def rank_root_causes(
     ``entity_sep`` / ``merge_nested``: see :func:`twinrca.causal._entities.entity_map`.
     """
     cfg = config or AttributionConfig()
-    n, a = _prepare(normal, anomalous)
+    n, a, skipped = _scorable(*_prepare(normal, anomalous))
     entities = entity_map(n.columns, sep=entity_sep, merge_nested=merge_nested)
     prior = robust_scores(n, a, cfg.robust)
     chosen = ("gcm" if graph is not None else "robust") if method == "auto" else method
@@ -175,4 +226,4 @@ def rank_root_causes(
         scores = _gcm_scores(n, a, prior, graph, entities, cfg)
     else:
         scores = prior
-    return _result(scores, entities, chosen)
+    return _result(scores, entities, chosen, skipped)

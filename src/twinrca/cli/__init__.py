@@ -79,7 +79,9 @@ def _debug_requested(argv: list[str]) -> bool:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    """One line on stderr (a library's multi-line message is joined) and the exit code."""
+    one_line = " | ".join(part.strip() for part in message.splitlines() if part.strip())
+    typer.secho(f"error: {one_line}", fg=typer.colors.RED, err=True)
     sys.exit(code)
 
 
@@ -108,7 +110,13 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"{where}{exc.format_message()}{hint}", exc.exit_code)
     except TwinRCAError as exc:
         _fail(str(exc), 2)
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+    except (
+        FileNotFoundError,
+        FileExistsError,
+        IsADirectoryError,
+        NotADirectoryError,
+        PermissionError,
+    ) as exc:
         if debug:
             raise
         _fail(f"{exc.strerror or exc}: {exc.filename}", 2)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from twinrca.cli.options import output_folder, ranged
+
 __all__ = ["register"]
 
 
@@ -18,7 +20,7 @@ def register(app: typer.Typer) -> None:
         kpi_mapping: list[Path] = typer.Option(
             [], "--kpi-mapping", help="Your vendor's counter mapping (TOML, repeatable)."
         ),
-        seed: int = typer.Option(0, help="Seed of the twin verification."),
+        seed: int = ranged(0, 0, 2**32 - 1, "seed of the twin verification"),
     ) -> None:
         """Ingest a folder offline, detect and diagnose incidents (no servers)."""
         import logging
@@ -29,6 +31,7 @@ def register(app: typer.Typer) -> None:
         from twinrca.runtime.analyse import analyse_folder
         from twinrca.runtime.logs import setup_logging
 
+        output_folder(out, "--out")
         setup_logging("WARNING", json_lines=False)
         logging.getLogger("twinrca").setLevel(logging.WARNING)
         console = Console(width=max(Console().width, 150))

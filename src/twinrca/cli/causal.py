@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
+from twinrca.cli.options import output_file
 from twinrca.core.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -35,14 +36,32 @@ def _load_matrix(path: Path, what: str) -> np.ndarray:
 
 
 def _load_alarms(path: Path) -> pd.DataFrame:
+    """The usable rows of the alarm CSV; rows without an alarm id, a device id or a finite
+    numeric start time (blank lines too) are counted and reported with the first line."""
     import pandas as pd
 
+    from twinrca.causal.alarm_events import usable_alarms
+
     try:
-        return pd.read_csv(path)
+        raw = pd.read_csv(path, skip_blank_lines=False)
     except (OSError, ValueError) as exc:
         raise ValidationError(
-            "unreadable_alarms", "cannot read the alarm CSV", path=str(path)
+            "unreadable_alarms", f"cannot read the alarm CSV: {exc}", path=str(path)
         ) from exc
+    frame, bad = usable_alarms(raw)
+    if len(bad):
+        first = int(bad[0]) + 2  # the header is line 1
+        typer.echo(
+            f"{path}: skipped {len(bad)} of {len(raw)} rows without an alarm_id, a device_id "
+            f"or a finite numeric start_timestamp (first at line {first})",
+            err=True,
+        )
+    if len(frame) < 2:
+        raise ValidationError(
+            "too_few_alarms",
+            f"{path}: {len(frame)} usable alarm rows of {len(raw)}; the graph needs at least two",
+        )
+    return frame
 
 
 @app.callback()
@@ -89,6 +108,7 @@ def discover(
         raise ValidationError("bad_prior_encoding", "use auto, signed or gcastle")
     if method not in ("hawkes", "windows"):
         raise ValidationError("bad_method", "use hawkes or windows", method=method)
+    output_file(out, "--out")
     frame = _load_alarms(alarms)
     topo = _load_matrix(topology, "topology") if topology else None
     pri = _load_matrix(prior, "prior") if prior else None

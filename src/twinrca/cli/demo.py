@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from twinrca.cli.options import output_folder, ranged
+
 __all__ = ["register"]
 
 
@@ -15,12 +17,10 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(
             Path("var/demo"), help="Folder for the store, scenario and results."
         ),
-        cells: int = typer.Option(200, min=10, help="Cells in the generated network."),
-        days: float = typer.Option(
-            3.0, min=2.0, help="Days of telemetry (>= 2 for seasonal baselines)."
-        ),
-        faults: int = typer.Option(12, min=1, help="Faults planted by the twin."),
-        seed: int = typer.Option(7, help="Scenario seed."),
+        cells: int = ranged(200, 10, 20000, "cells in the generated network"),
+        days: float = ranged(3.0, 2.0, 366.0, "days of telemetry (>= 2 for seasonal baselines)"),
+        faults: int = ranged(12, 1, 10000, "faults planted by the twin"),
+        seed: int = ranged(7, 0, 2**32 - 1, "scenario seed"),
         open_dashboard: bool = typer.Option(
             False, "--dashboard", help="Start the dashboard on the results afterwards."
         ),
@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
         from twinrca.cli.report import print_incidents, print_predictions
         from twinrca.runtime.logs import setup_logging
 
+        output_folder(out, "--out")
         setup_logging("WARNING", json_lines=False)
         logging.getLogger("twinrca").setLevel(logging.WARNING)
         console = Console(width=max(Console().width, 150))
@@ -66,7 +67,7 @@ def register(app: typer.Typer) -> None:
         store: str = typer.Option(
             "var/demo/twinrca.duckdb", help="DuckDB file or postgresql:// URL."
         ),
-        port: int = typer.Option(8501, help="Port on 127.0.0.1."),
+        port: int = ranged(8501, 1, 65535, "port on 127.0.0.1"),
         tenant: str = typer.Option("demo", help="Tenant whose data is shown."),
         system_tenant: str = typer.Option("demo", help="Tenant of the store holding API keys."),
         auth: str = typer.Option(

@@ -216,9 +216,11 @@ def run_demo(
     came_true = predictions_came_true(
         predictions, read_twin_scenario(scenario_dir).events, topology
     )
+    share = f"{came_true / len(predictions):.0%}" if predictions else "n/a"
     say(
         f"      {tick.scored_periods} reporting periods scored: {len(predictions)} fault "
-        f"predictions (MDA reports), {came_true} followed by service loss in their window"
+        f"predictions (MDA reports), {came_true} followed by service loss in their window "
+        f"(came true: {share})"
     )
     labels = labels[pd.to_datetime(labels["start"], utc=True) < now]
 
@@ -251,6 +253,9 @@ def run_demo(
         "faults_found_top3": scored["top3"],
         "predictions": len(predictions),
         "predictions_came_true": came_true,
+        "predictions_came_true_share": round(came_true / len(predictions), 4)
+        if predictions
+        else None,
         "prediction_model": trained.metrics,
         "webhooks_received": len(receiver.received),
         "dead_letters": dead_count,

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from twinrca.cli.options import ranged
+
 __all__ = ["app", "find_topology"]
 
 app = typer.Typer(no_args_is_help=True)
@@ -58,10 +60,9 @@ def _region_of(
 @app.command()
 def replay(
     paths: Annotated[list[Path], typer.Argument(help="Recording files or folders.")],
-    speed: Annotated[
-        float,
-        typer.Option(help="Playback speed (60 = an hour per minute; 0 = as fast as possible)."),
-    ] = 60.0,
+    speed: float = ranged(
+        60.0, 0.0, 1e6, "playback speed (60 = an hour per minute; 0 = as fast as possible)"
+    ),
     bootstrap: Annotated[str | None, typer.Option(help="Kafka bootstrap servers.")] = None,
     prefix: Annotated[str | None, typer.Option(help="Topic prefix (default twinrca.).")] = None,
     topology: Annotated[

@@ -182,8 +182,10 @@ def export_cmd(
     catalogue: CatalogueOpt = None,
 ) -> None:
     """Write the assessed FMEA table to CSV or Excel (with AP table and matrix sheets)."""
+    from twinrca.cli.options import output_file
     from twinrca.fmea import export_table
 
+    output_file(out, "--out")
     folder = _state(state)
     items = _assessed(folder, catalogue, ap_table)
     export_table(items, out, ap_table=_ap_table(folder, ap_table), matrix=_matrix(folder))

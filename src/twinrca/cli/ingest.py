@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from twinrca.cli.options import ranged
+
 if TYPE_CHECKING:
     from twinrca.core.settings import Settings
     from twinrca.store.base import Store
@@ -70,14 +72,11 @@ def run(
     static: Annotated[
         bool, typer.Option(help="Use the host name as the static membership id.")
     ] = False,
-    metrics_port: Annotated[
-        int, typer.Option(help="Serve Prometheus metrics on this port (0: off).")
-    ] = 0,
-    batch_rows: Annotated[int, typer.Option(help="Rows per store transaction.")] = 100_000,
-    max_idle: Annotated[
-        float | None,
-        typer.Option(help="Exit after this many seconds without a message (default: run forever)."),
-    ] = None,
+    metrics_port: int = ranged(0, 0, 65535, "serve Prometheus metrics on this port (0: off)"),
+    batch_rows: int = ranged(100_000, 1, 10_000_000, "rows per store transaction"),
+    max_idle: float | None = ranged(
+        None, 0.0, 31_536_000.0, "exit after this many seconds without a message (default: never)"
+    ),
     log_templates: Annotated[
         bool,
         typer.Option(

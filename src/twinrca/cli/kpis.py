@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from twinrca.cli.options import ranged
+
 __all__ = ["app"]
 
 app = typer.Typer(no_args_is_help=True)
@@ -18,7 +20,7 @@ def unmapped(
         list[Path] | None,
         typer.Option("--kpi-mapping", help="Your vendor mapping TOML files (repeatable)."),
     ] = None,
-    top: Annotated[int, typer.Option(help="How many counters to list.")] = 50,
+    top: int = ranged(50, 1, 1_000_000, "how many counters to list"),
 ) -> None:
     """List the stored counters no KPI reads, most frequent first."""
     from twinrca.cli.store import _open

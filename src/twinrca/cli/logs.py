@@ -37,9 +37,11 @@ def parse(
     EventId and EventTemplate as CSV (one row per input line)."""
     from tqdm import tqdm
 
+    from twinrca.cli.options import output_file
     from twinrca.ingest.logformat import LogFormat
     from twinrca.ingest.logtemplates import LogTemplater
 
+    output_file(out, "--out")
     layout = LogFormat.compile(format)
     try:
         with input.open(encoding=encoding, errors="replace") as handle:

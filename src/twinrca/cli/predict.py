@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from twinrca.cli.options import output_file, ranged
 from twinrca.core.errors import ValidationError
 
 __all__ = ["app"]
@@ -47,7 +48,8 @@ def _tables(paths: list[Path]) -> dict[str, object]:
 def _progress(total: int, desc: str) -> Any:
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
+    # no bar unless stderr is a terminal: an error then stays the one line on stderr
+    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False, disable=None)
 
 
 @app.command()
@@ -56,25 +58,24 @@ def cv(
     id_col: _Id,
     target: Annotated[str, typer.Option("--target", help="target column of the label table")],
     table: _Tables = [],  # noqa: B006 - typer reads the default
-    folds: Annotated[int, typer.Option("--folds")] = 5,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    folds: int = ranged(5, 2, 100, "cross-validation folds", "--folds"),
+    seed: int = ranged(0, 0, 2**32 - 1, "random seed", "--seed"),
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON line")] = False,
 ) -> None:
     """Stratified K-fold cross-validation: out-of-fold log loss and accuracy."""
     from twinrca.predict.tabular import cross_validate
 
     label_frame, tables = _read(labels), _tables(table)
-    bar = _progress(folds, "folds")
-    res = cross_validate(
-        label_frame,
-        tables,
-        id_col=id_col,
-        target_col=target,
-        folds=folds,
-        seed=seed,
-        progress=lambda _i: bar.update(1),
-    )
-    bar.close()
+    with _progress(folds, "folds") as bar:
+        res = cross_validate(
+            label_frame,
+            tables,
+            id_col=id_col,
+            target_col=target,
+            folds=folds,
+            seed=seed,
+            progress=lambda _i: bar.update(1),
+        )
     if as_json:
         typer.echo(json.dumps(res.to_json()))
     else:
@@ -91,7 +92,7 @@ def fit(
     id_col: _Id,
     target: Annotated[str, typer.Option("--target")],
     table: _Tables = [],  # noqa: B006
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: int = ranged(0, 0, 2**32 - 1, "random seed", "--seed"),
     out: Annotated[Path | None, typer.Option("--out", help="model file (JSON)")] = None,
     registry: Annotated[Path | None, typer.Option("--registry", help="registry folder")] = None,
     name: Annotated[
@@ -104,6 +105,8 @@ def fit(
 
     if out is None and registry is None:
         raise ValidationError("no_output", "give --out FILE and/or --registry DIR")
+    if out is not None:
+        output_file(out, "--out")
     frame = _read(labels)
     model = fit_table_model(frame, _tables(table), id_col=id_col, target_col=target, seed=seed)
     if out is not None:
@@ -138,13 +141,16 @@ def score(
     ] = None,
     registry: Annotated[Path | None, typer.Option("--registry")] = None,
     name: Annotated[str, typer.Option("--name")] = "incident-table",
-    version: Annotated[int | None, typer.Option("--version")] = None,
+    version: int | None = ranged(
+        None, 1, 2**31 - 1, "registry version (default: the latest)", "--version"
+    ),
     out: Annotated[Path, typer.Option("--out", help="probabilities CSV")] = Path("predictions.csv"),
 ) -> None:
     """Class probabilities for the ids of ``--labels`` (tables of the fitted shapes)."""
     from twinrca.predict.registry import DirModelStore, ModelRegistry
     from twinrca.predict.tabular import TableModel
 
+    output_file(out, "--out")
     if model is not None:
         fitted = TableModel.load(str(model))
     elif registry is not None:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from twinrca.cli.options import ranged
 from twinrca.runtime import defaults
 
 __all__ = ["register"]
@@ -22,9 +23,9 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="topology.json to save in the store first (else the stored one)."),
         ] = None,
         api: Annotated[bool, typer.Option(help="Serve the HTTP API (uvicorn).")] = True,
-        health_port: Annotated[
-            int, typer.Option(help="Port of /healthz, /readyz and /metrics (0: any free one).")
-        ] = defaults.HEALTH_PORT,
+        health_port: int = ranged(
+            defaults.HEALTH_PORT, 0, 65535, "port of /healthz, /readyz and /metrics (0: any free)"
+        ),
         by_region: Annotated[
             bool,
             typer.Option(
@@ -34,41 +35,43 @@ def register(app: typer.Typer) -> None:
         instance_id: Annotated[
             str | None, typer.Option(help="Static group membership id (KIP-345).")
         ] = None,
-        interval: Annotated[float, typer.Option(help="Seconds between detection ticks.")] = (
-            defaults.INTERVAL_S
+        interval: float = ranged(
+            defaults.INTERVAL_S, 0.01, 86400.0, "seconds between detection ticks"
         ),
         predict: Annotated[
             bool, typer.Option(help="Score fault risk each reporting period (LightGBM).")
         ] = True,
-        predict_interval: Annotated[
-            float,
-            typer.Option(
-                help="Seconds between prediction ticks (a tick scores every period "
-                "completed since the last one)."
-            ),
-        ] = defaults.PREDICT_INTERVAL_S,
-        predict_threshold: Annotated[
-            float | None,
-            typer.Option(help="Warn at this calibrated risk (default: the model's threshold)."),
-        ] = None,
-        lookback_hours: Annotated[
-            float, typer.Option(help="Sliding detection window (data time).")
-        ] = defaults.LOOKBACK / timedelta(hours=1),
-        history_days: Annotated[
-            float, typer.Option(help="KPI history kept for baselines and the twin demand.")
-        ] = defaults.HISTORY / timedelta(days=1),
-        verify_scenarios: Annotated[int, typer.Option(help="Monte Carlo runs per check.")] = (
-            defaults.VERIFY_SCENARIOS
+        predict_interval: float = ranged(
+            defaults.PREDICT_INTERVAL_S,
+            0.01,
+            86400.0,
+            "seconds between prediction ticks (a tick scores every period completed since "
+            "the last one)",
         ),
-        whatif_scenarios: Annotated[int, typer.Option(help="Monte Carlo runs per action.")] = (
-            defaults.WHATIF_SCENARIOS
+        predict_threshold: float | None = ranged(
+            None, 0.0, 1.0, "warn at this calibrated risk (default: the model's threshold)"
         ),
-        webhook_max_backoff: Annotated[
-            float, typer.Option(help="Cap of the webhook retry backoff in seconds.")
-        ] = defaults.WEBHOOK_MAX_BACKOFF_S,
-        webhook_max_attempts: Annotated[
-            int, typer.Option(help="Deliveries tried before an alert is dead-lettered.")
-        ] = defaults.WEBHOOK_MAX_ATTEMPTS,
+        lookback_hours: float = ranged(
+            defaults.LOOKBACK / timedelta(hours=1), 0.01, 8784.0, "sliding detection window"
+        ),
+        history_days: float = ranged(
+            defaults.HISTORY / timedelta(days=1),
+            0.01,
+            366.0,
+            "KPI history kept for baselines and the twin demand",
+        ),
+        verify_scenarios: int = ranged(
+            defaults.VERIFY_SCENARIOS, 1, 10_000, "Monte Carlo runs per check"
+        ),
+        whatif_scenarios: int = ranged(
+            defaults.WHATIF_SCENARIOS, 1, 10_000, "Monte Carlo runs per action"
+        ),
+        webhook_max_backoff: float = ranged(
+            defaults.WEBHOOK_MAX_BACKOFF_S, 0.0, 86400.0, "cap of the webhook retry backoff, s"
+        ),
+        webhook_max_attempts: int = ranged(
+            defaults.WEBHOOK_MAX_ATTEMPTS, 1, 1000, "deliveries tried before dead-lettering"
+        ),
         kinds: Annotated[str, typer.Option(help="Topic kinds to consume.")] = ",".join(
             defaults.KINDS
         ),
@@ -78,7 +81,7 @@ def register(app: typer.Typer) -> None:
         bootstrap: Annotated[str | None, typer.Option(help="Kafka bootstrap servers.")] = None,
         backend: Annotated[str | None, typer.Option(help="Store backend.")] = None,
         url: Annotated[str | None, typer.Option(help="Database URL.")] = None,
-        port: Annotated[int | None, typer.Option(help="API port (default from settings).")] = None,
+        port: int | None = ranged(None, 1, 65535, "API port (default from settings)"),
     ) -> None:
         """Run the service until SIGTERM / Ctrl-C (settings: TWINRCA_* and twinrca.toml)."""
         from pydantic import SecretStr

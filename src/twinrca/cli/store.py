@@ -70,9 +70,11 @@ def export(
     element: str | None = typer.Option(None, "--element", help="One element (or source)."),
 ) -> None:
     """Write what was ingested (or diagnosed) as CSV or Parquet."""
+    from twinrca.cli.options import output_file
     from twinrca.core.settings import load_settings
     from twinrca.store.export import export_frame, write_frame
 
+    output_file(out, "--out")
     settings = load_settings()
     with _open(settings) as store:
         frame = export_frame(

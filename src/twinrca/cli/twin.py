@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from twinrca.cli.options import ranged
+from twinrca.cli.options import output_folder, ranged
 
 __all__ = ["app"]
 
@@ -27,24 +27,35 @@ def generate(
         None, help="CSV or JSON inventory instead of a generated network"
     ),
     engine: str = typer.Option("numba", help="numba or numpy"),
+    dask: str | None = typer.Option(
+        None,
+        "--dask",
+        help="Dask scheduler for the batch pieces: tcp://host:8786, or 'sync' for this "
+        "process only (default: TWINRCA_DASK__SCHEDULER, else a local cluster when the "
+        "job is large enough to gain from one)",
+    ),
 ) -> None:
     """Write EMS-like streams, Parquet tables and labels of a generated scenario."""
+    from twinrca.core.settings import load_settings
+    from twinrca.runtime.dask_pool import batch_map
     from twinrca.twin_replay.generate import generate_scenario
     from twinrca.twin_replay.inventory import load_inventory
 
     topo = load_inventory(inventory) if inventory else None
-    summary = generate_scenario(
-        out,
-        cells=cells,
-        days=days,
-        faults=faults,
-        seed=seed,
-        step_minutes=step_minutes,
-        pm_xml=pm_xml,
-        topology=topo,
-        engine=engine,
-        strict_faults=True,
-    )
+    with batch_map(dask, settings=load_settings().dask) as mapper:
+        summary = generate_scenario(
+            out,
+            cells=cells,
+            days=days,
+            faults=faults,
+            seed=seed,
+            step_minutes=step_minutes,
+            pm_xml=pm_xml,
+            topology=topo,
+            engine=engine,
+            strict_faults=True,
+            mapper=mapper,
+        )
     typer.echo(
         json.dumps(
             {
@@ -64,21 +75,115 @@ def generate(
 
 @app.command()
 def calibrate(
-    scenario: Path = typer.Option(
-        ..., help="a folder written by `twin generate` (tables/kpis.parquet)"
+    scenario: Path | None = typer.Option(
+        None, help="a folder written by `twin generate` (tables/kpis.parquet)"
     ),
-    holdout_days: float = ranged(1.0, 0.01, 365.0, "last days kept out of the fit"),
+    csv: Path | None = typer.Option(None, "--csv", help="a CSV export of cell KPIs"),
+    mapping: str | None = typer.Option(
+        None,
+        "--map",
+        help="CSV columns: cell=CellName,time=Timestamp,prb_dl=PRBUsageDL,thr_dl=..."
+        " (keys: cell, time, prb_dl, thr_dl, availability, drop)",
+    ),
+    start: str | None = typer.Option(None, "--from", help="store: start time (RFC 3339)"),
+    end: str | None = typer.Option(None, "--to", help="store: end time (RFC 3339)"),
 ) -> None:
-    """Fit per-cell capacity, demand scale and sensitivity; print held-out errors."""
+    """Fit the twin's cells to observed KPIs; print held-out errors beside the
+    seasonal-naive forecast (same slot yesterday / last week). Without --scenario or
+    --csv: the store of the current settings (--from/--to)."""
+    from twinrca.twin_replay.calibration import calibrate_kpis
+
+    if scenario is not None and csv is not None:
+        from twinrca.core.errors import ValidationError
+
+        raise ValidationError("bad_options", "give --scenario or --csv, not both")
+    if scenario is not None:
+        import pandas as pd
+
+        from twinrca.core.errors import ValidationError
+        from twinrca.core.topology import Topology
+
+        topo = Topology.from_json(scenario / "topology.json")
+        tables = scenario / "tables" / "kpis.parquet"
+        try:
+            kpis = pd.read_parquet(tables)
+        except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+            raise ValidationError(
+                "unreadable_file", f"--scenario {scenario}: cannot read {tables}: {exc}"
+            ) from exc
+        cal = calibrate_kpis(kpis, topo)
+    elif csv is not None:
+        cal = calibrate_kpis(_csv_frame(csv, mapping))
+    else:
+        cal = _from_store(start, end)
+    typer.echo(
+        json.dumps(
+            {
+                "cells": len(cal.cells),
+                "fit_start": cal.fit_start.isoformat(),
+                "fit_end": cal.fit_end.isoformat(),
+                **cal.heldout,
+            }
+        )
+    )
+
+
+def _csv_frame(path: Path, mapping: str | None):
+    """The CSV's rows as the wide KPI frame calibration takes (``--map`` renames)."""
     import pandas as pd
 
-    from twinrca.core.topology import Topology
-    from twinrca.twin_replay.calibrate import calibrate_from_frame
+    from twinrca.core.errors import ValidationError
+    from twinrca.twin_replay.calibration import KPI_FIELDS
 
-    topo = Topology.from_json(scenario / "topology.json")
-    kpis = pd.read_parquet(scenario / "tables" / "kpis.parquet")
-    report = calibrate_from_frame(topo, kpis, holdout_days=holdout_days)
-    typer.echo(json.dumps(report.metrics))
+    if not path.exists():
+        raise ValidationError("no_file", f"{path}: no such file")
+    names = {"cell": "element_id", "time": "time", **KPI_FIELDS}
+    pairs = [p.split("=", 1) for p in (mapping or "").split(",") if p.strip()]
+    bad = [p for p in pairs if len(p) != 2 or p[0].strip() not in names]
+    if bad:
+        raise ValidationError(
+            "bad_map", f"--map entries {bad}: use KEY=COLUMN with keys {sorted(names)}"
+        )
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("unreadable_file", f"--csv {path}: cannot read: {exc}") from None
+    rename = {col.strip(): names[key.strip()] for key, col in pairs}
+    missing = [c for c in rename if c not in frame.columns]
+    if missing:
+        raise ValidationError("bad_map", f"{path} has no columns {missing}")
+    frame = frame.rename(columns=rename)
+    try:
+        frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ValidationError(
+            "bad_time", f"{path}: the time column needs dates and times ({exc})"
+        ) from None
+    return frame
+
+
+def _from_store(start: str | None, end: str | None):
+    import pandas as pd
+
+    from twinrca.cli.stores import settings_store
+    from twinrca.core.errors import ValidationError
+    from twinrca.twin_replay.calibration import KPI_FIELDS, calibrate_kpis
+
+    def when(text: str | None):
+        if text is None:
+            return None
+        try:
+            ts = pd.Timestamp(text)
+        except ValueError:
+            raise ValidationError("bad_time", f"{text!r}: not a time") from None
+        return ts.tz_localize("UTC") if ts.tzinfo is None else ts
+
+    with settings_store() as store:
+        topo = store.load_topology()
+        kpis = store.read_kpis(when(start), when(end), measurements=list(KPI_FIELDS.values()))
+    if kpis.empty:
+        raise ValidationError("no_data", "the store holds no cell KPIs in that window")
+    return calibrate_kpis(kpis, topo)
 
 
 @app.command("vendor-formats")
@@ -93,5 +198,6 @@ def vendor_formats(
 
     if not (scenario / "topology.json").is_file():
         raise ValidationError("missing_file", f"SCENARIO {scenario}: no topology.json in it")
+    output_folder(out, "--out")
     counts = write_vendor_scenario(scenario, out)
     typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()) + f" written to {out}")

@@ -10,6 +10,7 @@ Library code never reads settings; the composition root (CLI, service) builds on
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +23,7 @@ from pydantic_settings import (
 )
 
 __all__ = [
+    "DaskSettings",
     "KafkaSettings",
     "Settings",
     "StoreSettings",
@@ -57,6 +59,20 @@ class TwinSettings(BaseModel):
     engine: Literal["numba", "numpy"] = "numba"
 
 
+class DaskSettings(BaseModel):
+    """Where batch work (scenario generation, training runs, what-if batches) goes.
+
+    ``scheduler``: the address of an existing cluster (``tcp://host:8786``); empty = an
+    in-process ``LocalCluster`` of ``workers`` processes started for the job (0 = one per
+    core), or no cluster at all for a job too small to pay for one (``min_pieces``);
+    ``"sync"`` = always in this process, one piece after the other."""
+
+    model_config = {"frozen": True}
+    scheduler: str = ""
+    workers: int = Field(default=0, ge=0, le=256)
+    min_pieces: int = Field(default=10, ge=1)
+
+
 class WebhookSettings(BaseModel):
     model_config = {"frozen": True}
     #: comma-separated addresses, CIDR networks or host names that webhooks may reach
@@ -82,6 +98,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     twin: TwinSettings = Field(default_factory=TwinSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    dask: DaskSettings = Field(default_factory=DaskSettings)
     api_host: str = "127.0.0.1"
     api_port: int = 8750
 
@@ -113,8 +130,19 @@ def load_settings(**overrides: object) -> Settings:
             f"TWINRCA_CONFIG names {config!r}, which does not exist",
             hint="point TWINRCA_CONFIG at a TOML file or unset it",
         )
+    toml_path = Path(config or "twinrca.toml")
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except tomllib.TOMLDecodeError as exc:  # its message ends "(at line L, column C)"
+        raise ConfigError(
+            f"settings file {toml_path}: not valid TOML: {exc}",
+            hint=f"fix {toml_path} at that line (or point TWINRCA_CONFIG elsewhere)",
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"settings file {toml_path}: not UTF-8 text (byte {exc.start})",
+            hint=f"save {toml_path} as UTF-8",
+        ) from None
     except PydanticValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()

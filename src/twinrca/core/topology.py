@@ -258,11 +258,13 @@ class Topology:
                 frames["neighbours"] = pd.DataFrame(columns=["a", "b"])
             if frames["feeds"].empty:
                 frames["feeds"] = pd.DataFrame(columns=["upstream", "downstream"])
-        except (OSError, ValueError, KeyError) as exc:
+            return cls.from_frames(frames)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            # a missing key, a list where an object belongs ...: the file's shape is wrong
+            what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
             raise ValidationError(
-                "bad_topology_file", f"cannot read topology {path}: {exc}"
+                "bad_topology_file", f"cannot read topology {path}: {what}"
             ) from exc
-        return cls.from_frames(frames)
 
     # --- internals ----------------------------------------------------------------
     def _walk(self, start: str, edges: dict[str, list[str]]) -> set[str]:

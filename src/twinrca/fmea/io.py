@@ -109,9 +109,25 @@ def read_frame(path: str | Path) -> pd.DataFrame:
     try:
         if kind == "csv":
             return pd.read_csv(path, dtype=str, keep_default_na=False)
-        return pd.read_excel(path, sheet_name=_SHEET, dtype=str, engine="openpyxl").fillna("")
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, UnicodeError) as exc:
         raise ValidationError("unreadable_file", f"cannot read {path}: {exc}") from exc
+    return _read_xlsx(path)
+
+
+def _read_xlsx(path: Path) -> pd.DataFrame:
+    """The FMEA sheet of a workbook. A corrupt one fails inside openpyxl with whatever
+    its zip or XML layer raises (BadZipFile, an XML parse error, KeyError for a missing
+    part, InvalidFileException ...): all of them mean the file cannot be read."""
+    try:
+        return pd.read_excel(path, sheet_name=_SHEET, dtype=str, engine="openpyxl").fillna("")
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except Exception as exc:  # any failure of the reader is the file's
+        raise ValidationError(
+            "unreadable_file",
+            f"cannot read {path} as an .xlsx workbook with a {_SHEET!r} sheet: "
+            f"{type(exc).__name__}: {exc}",
+        ) from exc
 
 
 def _items(text: str) -> tuple[str, ...]:

@@ -69,7 +69,14 @@ def read_csv_rows(source: str | Path, required: Iterable[str]) -> list[dict[str,
             text = Path(source).read_text("utf-8-sig")
         except OSError as exc:
             raise ValidationError("unreadable_file", f"cannot read {source}: {exc}") from exc
-    rows = list(csv.DictReader(io.StringIO(text)))
+        except UnicodeDecodeError as exc:
+            raise ValidationError(
+                "unreadable_file", f"{source}: not UTF-8 text (byte {exc.start})"
+            ) from exc
+    try:
+        rows = list(csv.DictReader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise ValidationError("unreadable_file", f"{source}: not a readable CSV: {exc}") from exc
     missing = set(required) - set(rows[0] if rows else {})
     if missing:
         raise ValidationError("missing_columns", f"{source} lacks columns {sorted(missing)}")

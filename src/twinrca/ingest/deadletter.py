@@ -10,8 +10,11 @@ sources the same record is a JSON line with the bytes in base64.
 from __future__ import annotations
 
 import base64
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import orjson
 
@@ -19,7 +22,7 @@ from twinrca.core.errors import ValidationError
 from twinrca.core.timeutil import utcnow
 from twinrca.core.wire import format_time
 
-__all__ = ["DeadLetter", "Rejected", "from_headers"]
+__all__ = ["DeadLetter", "DeadLetterSink", "Rejected", "dead_letter_file_sink", "from_headers"]
 
 _H = "twinrca."
 
@@ -142,3 +145,47 @@ class Rejected:
     original: bytes
     managed_object: str = ""
     counter: str = ""
+
+
+DeadLetterSink = Callable[[list[DeadLetter]], None]
+
+
+def dead_letter_file_sink(target: Path) -> tuple[DeadLetterSink, Path]:
+    """A sink appending dead letters as JSON lines to ``target``, and the file it writes.
+
+    ``target`` is a file (a name with a suffix, e.g. ``dead.jsonl``), or a folder (an
+    existing one, or a name without suffix) in which a new
+    ``dead-letters-<UTC time>.jsonl`` is used. Nothing is created until the first
+    dead letter arrives.
+    """
+    if target.is_dir() or not target.suffix:
+        target = target / f"dead-letters-{utcnow():%Y%m%dT%H%M%SZ}.jsonl"
+    _check_writable(target)
+
+    def sink(dead: list[DeadLetter]) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("ab") as fh:
+            fh.writelines(d.to_json() + b"\n" for d in dead)
+
+    return sink, target
+
+
+def _check_writable(target: Path) -> None:
+    """Refuse, before any work, a dead-letter file that could never be written."""
+    if target.exists() and not target.is_file():
+        raise ValidationError("bad_option", f"dead-letter file {target} is not a regular file")
+    folder = target.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValidationError(
+            "bad_option",
+            f"dead-letter path {target}: {folder} is a file, not a folder",
+            hint="give --dead-letters a folder or a .jsonl file that can be created",
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValidationError(
+            "bad_option",
+            f"dead-letter path {target}: {folder} is not writable",
+            hint="give --dead-letters a writable place",
+        )

@@ -50,6 +50,8 @@ REASONS = (
     "xml_malformed",
     "not_meas_collec",
     "bad_csv",
+    "bad_encoding",
+    "unreadable_file",
     "store_rejected",
     "missing_file",
 )

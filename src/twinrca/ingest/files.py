@@ -9,10 +9,12 @@ KPIs derived from their counters and their DN-named objects resolved to the topo
 elements (:mod:`twinrca.ingest.vendor`; the topology given, else the store's).
 Gzip-compressed files (``.gz``) are read too. Files that are not streams
 (``labels.csv``, ``topology.json``, a README: see :mod:`twinrca.ingest.sniff`) are
-skipped with a reason. Rows go to the store in batches (duplicates skipped, so
-re-reading a file is harmless); refused lines become dead letters whose source topic
-is ``file:<path>`` and offset the line number; :func:`dead_letter_file_sink` writes
-them as JSON lines (reason, detail, source, time, original bytes in base64).
+skipped with a reason; binary data under a text suffix, a corrupt ``.gz`` and a file
+that cannot be read become one ``unreadable_file`` dead letter each. Rows go to the
+store in batches (duplicates skipped, so re-reading a file is harmless); refused lines
+become dead letters whose source topic is ``file:<path>`` and offset the line number;
+:func:`dead_letter_file_sink` writes them as JSON lines (reason, detail, source, time,
+original bytes in base64).
 
 Log rows get template ids in batch mode: all log lines of a file are learned before
 any is named (:meth:`~twinrca.ingest.logtag.LogTagger.tag_file`), so ids are stable
@@ -26,7 +28,7 @@ from __future__ import annotations
 import csv
 import gzip
 import logging
-import os
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -36,10 +38,9 @@ import orjson
 
 from twinrca.core.dn import DnIndex
 from twinrca.core.errors import ValidationError
-from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import Topology
 from twinrca.ingest.columns import AlarmColumns, Columns, LogColumns
-from twinrca.ingest.deadletter import DeadLetter
+from twinrca.ingest.deadletter import DeadLetter, DeadLetterSink, dead_letter_file_sink
 from twinrca.ingest.decode import decode_alarm, decode_pm_json, load_json
 from twinrca.ingest.kpimap import KpiMapping
 from twinrca.ingest.logtag import LogTagger
@@ -47,7 +48,7 @@ from twinrca.ingest.metrics import IngestMetrics
 from twinrca.ingest.pipeline import BatchWriter, Decoded
 from twinrca.ingest.pmcsv import decode_pm_csv
 from twinrca.ingest.pmxml import read_pm_xml
-from twinrca.ingest.sniff import not_stream_reason
+from twinrca.ingest.sniff import binary_reason, not_stream_reason
 from twinrca.ingest.storemetrics import StoreMetricsReporter
 from twinrca.ingest.syslog import decode_log
 from twinrca.ingest.vendor import Normaliser
@@ -68,8 +69,6 @@ _JSON = {".jsonl", ".ndjson", ".json"}
 _SYSLOG = {".log", ".syslog", ".txt"}
 SUFFIXES = _JSON | _SYSLOG | {".xml", ".csv"}
 LOG_CHUNK = 500_000  # log rows of one file templated together (bounds memory)
-
-DeadLetterSink = Callable[[list[DeadLetter]], None]
 
 
 @dataclass(slots=True)
@@ -123,6 +122,23 @@ def _read(path: Path) -> bytes:
     return gzip.decompress(data) if path.suffix.lower() == ".gz" else data
 
 
+def _readable(path: Path, kind: str, run: _Run) -> bytes | None:
+    """The file's (decompressed) bytes, or None after one ``unreadable_file`` dead letter
+    for a file that cannot be read or decompressed, or that holds binary data."""
+    try:
+        data = _read(path)
+        why = binary_reason(kind, data)
+    except (OSError, EOFError, zlib.error) as exc:
+        data = b""
+        why = f"{type(exc).__name__}: {exc.strerror if isinstance(exc, OSError) else exc}"
+    if why is None:
+        return data
+    log.warning("unreadable file %s: %s", path, why)
+    err = ValidationError("unreadable_file", f"{path}: {why}")
+    run.dead(DeadLetter.of(data, err, f"file:{path}", 0, 0))
+    return None
+
+
 def decode_json_line(line: bytes, cols: Columns, normaliser: Normaliser | None = None) -> None:
     """A JSON line of any kind (PM batch, alarm notification, log event, VES event).
 
@@ -151,47 +167,6 @@ def decode_json_line(line: bytes, cols: Columns, normaliser: Normaliser | None =
     else:
         raise ValidationError(
             "unknown_kind", "JSON line is no PM batch, alarm, log event or VES event"
-        )
-
-
-def dead_letter_file_sink(target: Path) -> tuple[DeadLetterSink, Path]:
-    """A sink appending dead letters as JSON lines to ``target``, and the file it writes.
-
-    ``target`` is a file (a name with a suffix, e.g. ``dead.jsonl``), or a folder (an
-    existing one, or a name without suffix) in which a new
-    ``dead-letters-<UTC time>.jsonl`` is used. Nothing is created until the first
-    dead letter arrives.
-    """
-    if target.is_dir() or not target.suffix:
-        target = target / f"dead-letters-{utcnow():%Y%m%dT%H%M%SZ}.jsonl"
-    _check_writable(target)
-
-    def sink(dead: list[DeadLetter]) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("ab") as fh:
-            fh.writelines(d.to_json() + b"\n" for d in dead)
-
-    return sink, target
-
-
-def _check_writable(target: Path) -> None:
-    """Refuse, before any work, a dead-letter file that could never be written."""
-    if target.exists() and not target.is_file():
-        raise ValidationError("bad_option", f"dead-letter file {target} is not a regular file")
-    folder = target.parent
-    while not folder.exists():
-        folder = folder.parent
-    if not folder.is_dir():
-        raise ValidationError(
-            "bad_option",
-            f"dead-letter path {target}: {folder} is a file, not a folder",
-            hint="give --dead-letters a folder or a .jsonl file that can be created",
-        )
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValidationError(
-            "bad_option",
-            f"dead-letter path {target}: {folder} is not writable",
-            hint="give --dead-letters a writable place",
         )
 
 
@@ -380,9 +355,13 @@ def ingest_files(
     run = _Run(writer, tagger, batch_rows, result, normaliser)
     for path in iter_files(paths):
         kind = _kind(path)
-        data = _read(path)
-        reason = not_stream_reason(kind, data)
-        if reason is not None:
+        data = _readable(path, kind, run)
+        reason = not_stream_reason(kind, data) if data is not None else None
+        if data is None:
+            result.files += 1
+            result.messages += 1
+            run.maybe_flush()
+        elif reason is not None:
             log.warning("skipped %s: %s", path, reason)
             result.skipped.append((path, reason))
         else:

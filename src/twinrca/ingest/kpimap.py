@@ -248,6 +248,8 @@ def load_mapping(paths: Iterable[str | Path] = (), *, shipped: bool = True) -> K
             doc = tomllib.loads(p.read_text())
         except OSError as exc:
             raise ConfigError(f"cannot read KPI mapping {p}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"KPI mapping {p}: not UTF-8 text (byte {exc.start})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"KPI mapping {p}: not TOML: {exc}") from None
         mapping.update(doc, str(p))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import logging
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 from twinrca.core.errors import BrokerUnavailable, ValidationError
 from twinrca.ingest.decode import load_json, time_ns
 from twinrca.ingest.files import _JSON, _SYSLOG, _kind, _read, iter_files
-from twinrca.ingest.sniff import not_stream_reason
+from twinrca.ingest.sniff import binary_reason, not_stream_reason
 from twinrca.ingest.topics import Topics
 
 __all__ = ["ReplayResult", "open_producer", "recording_messages", "replay"]
@@ -82,14 +83,20 @@ def recording_messages(
     """``(kind, event time ns or None, bytes)`` for every message of a recording, the
     files merged in event-time order (one file per topic plays as one stream).
 
-    Files that are not streams (see :mod:`twinrca.ingest.sniff`) and CSV exports
-    (file source only) are left out and listed in ``skipped``.
+    Files that are not streams (see :mod:`twinrca.ingest.sniff`), binary or unreadable
+    files (a corrupt ``.gz``) and CSV exports (file source only) are left out and listed
+    in ``skipped``.
     """
-    streams = []
+    streams: list[Any] = []
     for path in iter_files(paths):
         kind = _kind(path)
-        data = _read(path)
-        reason = not_stream_reason(kind, data)
+        try:
+            data = _read(path)
+        except (OSError, EOFError, zlib.error) as exc:  # e.g. a corrupt .gz
+            data = b""
+            reason: str | None = f"cannot be read: {type(exc).__name__}: {exc}"
+        else:
+            reason = binary_reason(kind, data) or not_stream_reason(kind, data)
         if reason is None and kind not in _JSON | _SYSLOG | {".xml"}:
             reason = "CSV PM exports are read by the file source only"
         if reason is not None:

@@ -20,6 +20,11 @@ KPI_NAMES: dict[str, str] = {
     "thr_dl": "downlink throughput",
     "thr_ul": "uplink throughput",
     "temperature": "temperature",
+    "battery_soc": "battery charge",
+    "memory_util": "memory utilisation",
+    "cabinet_temp": "cabinet temperature",
+    "rsl_dbm": "received signal level",
+    "link_util": "link utilisation",
 }
 
 _STATS = {
@@ -31,13 +36,29 @@ _STATS = {
     "delta": "{k} change over {w}",
     "resid_mean": "{k} above/below its usual time-of-day level over {w}",
 }
+_PHYSICS = {
+    "margin": "{k} distance left to its failure level",
+    "curv": "{k} acceleration over {w}",
+    "ttt_min": "minutes until {k} reaches its failure level (nearest estimate)",
+    "ttt_lo": "minutes until {k} reaches its failure level at the {w} trend (early bound)",
+    "ttt_hi": "minutes until {k} reaches its failure level at the {w} trend (late bound)",
+    "tttq": "minutes until {k} reaches its failure level on the {w} curve",
+    "ttt": "minutes until {k} reaches its failure level at the {w} trend",
+    "approach": "minutes {k} has been moving towards its failure level",
+    "over_day": "{k} beyond its extreme of the previous day",
+}
 _SCOPES = {
+    "up": "upstream elements' ",
     "nbr": "neighbour cells' ",
     "sib": "co-sited elements' ",
     "parent": "parent element's ",
 }
 _KPI_RE = re.compile(
     r"^(?P<k>.+?)__(?P<stat>last|resid_mean|resid|mean|std|slope|delta)(?:_(?P<w>\d+))?$"
+)
+_PHYSICS_RE = re.compile(
+    r"^(?P<k>.+?)__(?P<stat>margin|curv|ttt_min|ttt_lo|ttt_hi|tttq|ttt|approach|over_day)"
+    r"(?:_(?P<w>\d+))?$"
 )
 _EVENT_RE = re.compile(r"^(?P<kind>alarm|log)__(?P<what>.+)__sum_(?P<w>\d+)$")
 _ACTIVE_RE = re.compile(r"^alarm__(?P<what>.+)__(?P<stat>active|age)$")
@@ -61,6 +82,8 @@ def describe_feature(name: str, period_min: int, names: Mapping[str, str] | None
     head, sep, rest = name.partition("__")
     if sep and head in _SCOPES:
         scope, name = _SCOPES[head], rest
+    if name == "precursor__ttt_min":
+        return f"{scope}minutes until the nearest failure level of any precursor KPI"
     m = _EVENT_RE.match(name)
     if m:
         what = "all alarms" if m["what"] == "all" and m["kind"] == "alarm" else m["what"]
@@ -78,5 +101,9 @@ def describe_feature(name: str, period_min: int, names: Mapping[str, str] | None
     m = _KPI_RE.match(name)
     if m:
         text = _STATS[m["stat"]].format(k=_kpi_text(m["k"], names), w=_window(m["w"], period_min))
+        return scope + text
+    m = _PHYSICS_RE.match(name)
+    if m:
+        text = _PHYSICS[m["stat"]].format(k=_kpi_text(m["k"], names), w=_window(m["w"], period_min))
         return scope + text
     return scope + name.replace("_", " ")

@@ -36,8 +36,9 @@ import pandas as pd
 
 from twinrca.core.errors import ValidationError
 from twinrca.core.topology import Topology
+from twinrca.predict.physics import precursor_block
 
-__all__ = ["FeatureSpec", "Grid", "build_features", "to_grid"]
+__all__ = ["WINDOW_MINUTES", "FeatureSpec", "Grid", "build_features", "to_grid", "windows_for"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,18 @@ class FeatureSpec:
     # the alarm types to count (None: the ``max_event_types`` most frequent in the data);
     # a deployed model fixes them to its training's so serving builds the same columns
     alarm_types: tuple[str, ...] | None = None
+
+
+#: trailing windows in minutes: a precursor's trend over half an hour to four hours
+WINDOW_MINUTES: tuple[float, ...] = (30.0, 60.0, 120.0, 240.0)
+
+
+def windows_for(period_min: float, minutes: Sequence[float] = WINDOW_MINUTES) -> tuple[int, ...]:
+    """The windows (in periods, at least 2 so a trend exists) spanning ``minutes`` at the
+    data's sampling period: the same time scales whatever the period."""
+    if period_min <= 0:
+        raise ValidationError("bad_period", f"period {period_min} min is not positive")
+    return tuple(sorted({max(2, round(m / period_min)) for m in minutes}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,10 +362,10 @@ def build_features(
     if logs is not None and len(logs):
         feats.update(_event_features(logs, "template", "log", grid, spec))
     if topology is not None and spec.topology_features:
-        prec = [k for k in feats if k.endswith("__margin") or "__ttt_" in k]
-        feats.update({f"up__{k}": _ancestor_min(feats[k], grid, topology) for k in prec})
+        feats.update(_up_features(feats, grid, topology))
         feats.update(_topology_features(feats, cols, grid, topology, spec))
         feats.update(_attribute_features(grid, topology))
+    feats.update(_nearest_failure(feats))
     out = grid.index_frame()
     block = pd.DataFrame({k: v.reshape(-1) for k, v in feats.items()})
     log.debug("features: %s rows x %s columns", len(out), block.shape[1])
@@ -377,23 +390,51 @@ def _topology_features(
     return out
 
 
-_TTT_CAP = 10_000.0
-
-
 def _precursor_features(
     feats: dict[str, np.ndarray], kpi: str, level: float, sign: int, spec: FeatureSpec
 ) -> dict[str, np.ndarray]:
-    """Distance to a failure level and minutes to reach it at the recent trend."""
-    last = feats[f"{kpi}__last"]
-    margin = (level - last) * sign  # > 0 while safe
-    out = {f"{kpi}__margin": margin}
-    for w in sorted(spec.windows)[:2]:
-        towards = feats[f"{kpi}__slope_{w}"] * sign  # per period, > 0 when closing in
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ttt = np.where(towards > 1e-9, margin / towards * spec.period_min, _TTT_CAP)
-        ttt = np.clip(ttt, 0.0, _TTT_CAP)
-        out[f"{kpi}__ttt_{w}"] = np.where(np.isnan(last), np.nan, ttt)
+    """Distance to a failure level, minutes to reach it (with a 10-90 % band), curvature,
+    approach time and excess over the previous day (:mod:`twinrca.predict.physics`)."""
+    return precursor_block(
+        feats[f"{kpi}__last"],
+        kpi,
+        level,
+        sign,
+        windows=tuple(sorted(spec.windows)),
+        period_min=spec.period_min,
+    )
+
+
+#: ancestor aggregates of precursor features: the nearest failure (min) or the largest
+#: excess (max) over what feeds the element
+_UP_MIN = ("__margin", "__ttt_min")
+_UP_MAX = ("__over_day", "__approach")
+
+
+def _up_features(feats: dict[str, np.ndarray], grid: Grid, topo: Topology) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for k in list(feats):
+        if k.endswith(_UP_MIN) or "__ttt_" in k or "__tttq_" in k:
+            out[f"up__{k}"] = _ancestor_min(feats[k], grid, topo)
+        elif k.endswith(_UP_MAX):
+            out[f"up__{k}"] = -_ancestor_min(-feats[k], grid, topo)
     return out
+
+
+def _nearest_failure(feats: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``precursor__ttt_min``: minutes to the nearest failure level over every precursor
+    KPI of the element and of what feeds it (NaN where none applies)."""
+    cols = [v for k, v in feats.items() if k.endswith("__ttt_min")]
+    if not cols:
+        return {}
+    with np.errstate(invalid="ignore"):
+        stack = np.stack(cols)
+        best = np.where(
+            np.isnan(stack).all(axis=0),
+            np.nan,
+            np.nanmin(np.where(np.isnan(stack), np.inf, stack), axis=0),
+        )
+    return {"precursor__ttt_min": best}
 
 
 def _ancestor_min(a: np.ndarray, grid: Grid, topo: Topology) -> np.ndarray:

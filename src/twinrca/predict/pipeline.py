@@ -24,7 +24,7 @@ from twinrca.predict.labels import make_labels, time_split
 from twinrca.predict.registry import frame_schema
 from twinrca.predict.risk import RISK_CONFIG, RiskModel, fit_risk_model, model_matrix
 
-__all__ = ["Dataset", "Evaluation", "prepare", "train_evaluate"]
+__all__ = ["Dataset", "Evaluation", "label_features", "prepare", "train_evaluate"]
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +63,31 @@ def prepare(
 ) -> Dataset:
     """Features + labels; ``elements`` restricts the rows (e.g. to cells) after the
     topology aggregates are computed over every element."""
-    gap = float(spec.period_min if gap_min is None else gap_min)
     feats = build_features(kpis, spec=spec, alarms=alarms, logs=logs, topology=topology)
     if elements is not None:
         feats = feats[feats["element"].isin(set(elements))].reset_index(drop=True)
+    return label_features(
+        feats,
+        faults,
+        horizon_min=horizon_min,
+        gap_min=gap_min,
+        period_min=spec.period_min,
+        schema=frame_schema(kpis),
+    )
+
+
+def label_features(
+    feats: pd.DataFrame,
+    faults: pd.DataFrame,
+    *,
+    horizon_min: float,
+    period_min: int,
+    gap_min: float | None = None,
+    schema: dict[str, str] | None = None,
+) -> Dataset:
+    """Labels for a feature frame (``build_features`` output): the valid rows, time-ordered
+    (features do not depend on the horizon: one frame serves every horizon)."""
+    gap = float(period_min if gap_min is None else gap_min)
     lab = make_labels(feats, faults, horizon_min=horizon_min, gap_min=gap)
     keep = lab.valid
     feats = feats[keep].reset_index(drop=True)
@@ -81,8 +102,8 @@ def prepare(
         mode=lab.mode[keep][order],
         horizon_min=horizon_min,
         gap_min=gap,
-        period_min=spec.period_min,
-        schema=frame_schema(kpis),
+        period_min=period_min,
+        schema=dict(schema or {}),
     )
 
 

@@ -64,9 +64,26 @@ class CvResult:
         }
 
 
+def _label_columns(labels: pd.DataFrame, id_col: str, target_col: str) -> None:
+    """Refuse a label table without the id or the target column (before any work)."""
+    for what, col in (("id", id_col), ("target", target_col)):
+        if col not in labels.columns:
+            raise ValidationError(
+                f"missing_{what}",
+                f"label table has no column {col!r}",
+                hint=f"name one of its columns: {', '.join(map(str, labels.columns))[:200]}",
+            )
+
+
 def _encode_target(values: pd.Series) -> tuple[np.ndarray, list[Any]]:
     if values.isna().any():
-        raise ValidationError("missing_target", "the target column has empty values")
+        empty = np.flatnonzero(values.isna().to_numpy())
+        raise ValidationError(
+            "missing_target",
+            f"the target column {values.name!r} has {len(empty)} empty values of {len(values)} "
+            f"(first in data row {int(empty[0]) + 1})",
+            hint="fill or drop the unlabelled rows",
+        )
     classes = sorted(values.unique().tolist(), key=lambda v: (str(type(v)), v))
     if len(classes) < 2:
         raise ValidationError("one_class", "the target has a single class; nothing to predict")
@@ -108,7 +125,15 @@ def _fit_one(
     from sklearn.model_selection import StratifiedShuffleSplit
 
     split = StratifiedShuffleSplit(n_splits=1, test_size=_INNER_VALID, random_state=seed)
-    tr, va = next(split.split(x, y))
+    try:
+        tr, va = next(split.split(x, y))
+    except ValueError as exc:  # too few rows of a class for the early-stopping split
+        counts = np.bincount(y, minlength=n_classes).tolist()
+        raise ValidationError(
+            "too_few_rows",
+            f"too few labelled rows per class to fit a model ({counts} rows by class): {exc}",
+            hint="label more rows of the rare classes (or use fewer --folds)",
+        ) from exc
     booster = train_booster(
         x[tr],
         y[tr],
@@ -151,8 +176,7 @@ def cross_validate(
     config = config or GbmConfig()
     from sklearn.model_selection import StratifiedKFold
 
-    if target_col not in labels.columns:
-        raise ValidationError("missing_target", f"label table has no column {target_col!r}")
+    _label_columns(labels, id_col, target_col)
     y, classes = _encode_target(labels[target_col])
     k = len(classes)
     if folds < 2 or np.bincount(y).min() < folds:
@@ -281,6 +305,7 @@ def fit_table_model(
 ) -> TableModel:
     """Fit featurizer and booster on all labelled ids."""
     config = config or GbmConfig()
+    _label_columns(labels, id_col, target_col)
     y, classes = _encode_target(labels[target_col])
     feat = TableFeaturizer(id_col, target_col).fit(labels, tables)
     x = feat.transform(labels, tables).to_numpy(float)

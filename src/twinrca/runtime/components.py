@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from twinrca.core.errors import BrokerUnavailable
+from twinrca.core.settings import DaskSettings
 from twinrca.core.topology import Topology
 from twinrca.ingest.worker import IngestWorker
 from twinrca.runtime.flow import Pipeline, PipelineConfig
 from twinrca.runtime.forecasting import Forecaster
 from twinrca.runtime.plugins import DIAGNOSERS, PREDICTORS, load_plugins
 from twinrca.store.base import Store
-from twinrca.training.predictor import PredictorConfig, predictor_or_load
+from twinrca.training.predictor import PredictorConfig, predictor_or_load, training_topology
 
 __all__ = ["RegionWorker", "build_forecaster", "build_pipeline", "probe_kafka"]
 
@@ -84,23 +85,28 @@ def build_pipeline(
     training_seeds: tuple[int, ...],
     config: PipelineConfig,
     base_url: str,
+    dask: DaskSettings | None = None,
 ) -> Pipeline:
-    """The incident flow with the diagnoser trained for ``topology`` (cached)."""
+    """The incident flow with the diagnoser trained for ``topology`` (cached); its twin
+    runs go to Dask (``dask``: the settings' scheduler, else a local cluster)."""
     from twinrca.fmea.catalogue import load_catalogue
+    from twinrca.runtime.dask_pool import batch_map
     from twinrca.training.diagnoser import train_or_load
 
     catalogue = load_catalogue()
     cells = sum(1 for e in topology if str(e.kind) == "cell")
     cache = _cache(data_dir, "diagnoser", topology)
     t0 = time.perf_counter()
-    diagnoser = train_or_load(
-        cache,
-        topology,
-        catalogue,
-        seeds=training_seeds,
-        days=3.0,
-        faults=max(40, cells // 5),
-    )
+    with batch_map(settings=dask, min_pieces=2) as mapper:
+        diagnoser = train_or_load(
+            cache,
+            topology,
+            catalogue,
+            seeds=training_seeds,
+            days=3.0,
+            faults=max(40, cells // 5),
+            mapper=mapper,
+        )
     log.info("diagnoser ready (%s) in %.1f s", cache, time.perf_counter() - t0)
     return Pipeline(
         store,
@@ -122,14 +128,19 @@ def build_forecaster(
     regions: Callable[[], Iterable[str] | None],
     base_url: str,
     threshold: float | None,
+    dask: DaskSettings | None = None,
 ) -> Forecaster:
-    """The forecaster with the fault-risk model trained for ``topology`` (cached)."""
+    """The forecaster with the fault-risk model trained for ``topology`` (cached), its
+    three twin runs on Dask."""
     from twinrca.fmea.catalogue import load_catalogue
+    from twinrca.runtime.dask_pool import batch_map
 
-    cache = _cache(data_dir, "predictor", topology)
+    # named after the network it trains on: larger topologies share their first sites'
+    cache = _cache(data_dir, "predictor", training_topology(topology, prediction.max_cells))
     t0 = time.perf_counter()
     catalogue = load_catalogue()
-    trained = predictor_or_load(cache, topology, catalogue, prediction)
+    with batch_map(settings=dask, min_pieces=2) as mapper:
+        trained = predictor_or_load(cache, topology, catalogue, prediction, mapper=mapper)
     log.info(
         "fault-risk model ready (%s) in %.1f s",
         cache,

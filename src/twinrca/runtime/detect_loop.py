@@ -33,6 +33,7 @@ from twinrca.detect.baseline import SeasonalBaseline
 from twinrca.detect.refit import BaselineRefitter
 from twinrca.runtime import defaults
 from twinrca.runtime.flow import Pipeline
+from twinrca.runtime.twin_calibration import TwinCalibrator
 from twinrca.store.base import Store
 from twinrca.twin_replay.demand import Demand, demand_from_telemetry
 
@@ -104,9 +105,13 @@ class SlidingDetector:
         config: WindowConfig = WindowConfig(),
         *,
         regions: Callable[[], Iterable[str] | None] = lambda: None,
+        calibrator: TwinCalibrator | None = None,
     ) -> None:
         self.store = store
         self.pipeline = pipeline
+        self.calibrator = calibrator
+        if calibrator is not None and calibrator.params() is not None:
+            pipeline.params = calibrator.params()
         self.topology = topology
         self.config = config
         self._regions = regions
@@ -168,6 +173,7 @@ class SlidingDetector:
         scan = self._kpi_end != self._scanned and since >= self.config.kpi_scan_s
         if signature == self._last_signature and not retry and not scan:
             return TickResult(False, [], time.perf_counter() - t0, self.watermark, scope)
+        self._calibrate()
         kpis = self._window_kpis()
         docs = self.pipeline.run_frames(
             alarms, kpis, baseline=self._current_baseline(), demand=self._current_demand()
@@ -209,6 +215,17 @@ class SlidingDetector:
 
     def close(self) -> None:
         self._baseline.close()
+
+    def _calibrate(self) -> None:
+        """Refit the tenant's twin when due (data time); verification and what-if then
+        replay on the new parameters."""
+        if self.calibrator is None:
+            return
+        try:
+            if self.calibrator.maybe_refit(self._kpi_end):
+                self.pipeline.params = self.calibrator.params()
+        except Exception:  # a failed refit keeps the current parameters
+            log.exception("twin calibration failed; keeping the current parameters")
 
     # ------------------------------------------------------------------ regions
     def _current_scope(self) -> frozenset[str] | None:

@@ -28,6 +28,7 @@ from twinrca.core.errors import ConfigError
 from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import Topology
 from twinrca.predict.features import build_features, to_grid
+from twinrca.predict.lifecycle import settle
 from twinrca.predict.scoring import FaultWarning, json_number, score_frame
 from twinrca.runtime.detect_loop import read_kpis_ahead
 from twinrca.runtime.plugins import LoadedPlugin
@@ -154,7 +155,7 @@ class Forecaster:
             warnings += [(plugin.name, w) for w in self._plugin_warnings(plugin, rows)]
         warnings.sort(key=lambda sw: (sw[1].start, sw[1].element, sw[0]))
         new = self._record(warnings, now or utcnow())
-        self._expire(done.max())
+        self._expire(done.max(), _service_loss_onsets(wide, self.topology))
         mark = done.max()
         for region in scope:
             if self._progress[region] is None or self._progress[region] < mark:
@@ -358,12 +359,46 @@ class Forecaster:
             **w.to_mda(),
         }
 
-    def _expire(self, until: pd.Timestamp) -> None:
+    def _expire(self, until: pd.Timestamp, onsets: Mapping[str, list[pd.Timestamp]]) -> None:
+        """Close the predictions whose window passed, with their outcome (predict.lifecycle):
+        ``came_true`` when service loss started on the element or a cell it feeds in the
+        window, else ``false`` (remediations are not tracked here: no ``averted``)."""
         for key, doc in list(self._open.items()):
             if pd.Timestamp(doc["window_end"]) < until:
-                closed = {**doc, "status": "expired", "updated_at": utcnow().isoformat()}
+                done = settle(
+                    pd.Timestamp(doc["window_start"]),
+                    pd.Timestamp(doc["window_end"]),
+                    onsets.get(doc["element"], []),
+                    [],
+                    until,
+                )
+                closed = {
+                    **doc,
+                    "status": "expired",
+                    "outcome": str(done[0]) if done else "false",
+                    "updated_at": utcnow().isoformat(),
+                }
                 self.store.put_document("prediction", doc["prediction_id"], closed)
                 del self._open[key]
+
+
+def _service_loss_onsets(wide: pd.DataFrame, topology: Topology) -> dict[str, list[pd.Timestamp]]:
+    """Per element, the times service loss (a cell's availability < 50 %) started on it or
+    on a cell it feeds: the model's target."""
+    if "availability" not in wide.columns or wide.empty:
+        return {}
+    sub = wide[["time", "element", "availability"]].sort_values(["element", "time"])
+    down = sub["availability"].to_numpy(float) < 50.0
+    prev = (
+        np.r_[False, down[:-1]]
+        & np.r_[False, sub["element"].to_numpy()[1:] == sub["element"].to_numpy()[:-1]]
+    )
+    starts = sub.loc[down & ~prev, ["element", "time"]]
+    out: dict[str, list[pd.Timestamp]] = {}
+    for el, t in zip(starts["element"], pd.to_datetime(starts["time"], utc=True), strict=True):
+        for e in (el, *(topology.ancestors(el) if el in topology else ())):
+            out.setdefault(e, []).append(t)
+    return out
 
 
 def predictions_came_true(

@@ -50,13 +50,18 @@ def _zip(out: Path, started: str) -> Path:
 
 def run(out: Path, *, cells: int, days: float, faults: int, seed: int) -> Path:
     """Generate into ``out/data`` and zip it; progress reported all along."""
+    from twinrca.core.settings import load_settings
+    from twinrca.runtime.dask_pool import batch_map
     from twinrca.twin_replay.generate import generate_scenario
 
     out.mkdir(parents=True, exist_ok=True)
     started = utcnow().isoformat()
     _report(out, state="running", stage="simulating the twin", progress=0.05, started_at=started)
     t0 = time.perf_counter()
-    summary = generate_scenario(out / "data", cells=cells, days=days, faults=faults, seed=seed)
+    with batch_map(settings=load_settings().dask) as mapper:  # TWINRCA_DASK__SCHEDULER
+        summary = generate_scenario(
+            out / "data", cells=cells, days=days, faults=faults, seed=seed, mapper=mapper
+        )
     info = {
         "cells": summary.cells,
         "steps": summary.steps,

@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ from twinrca.runtime.detect_loop import SlidingDetector, WindowConfig
 from twinrca.runtime.flow import Pipeline, PipelineConfig
 from twinrca.runtime.forecasting import Forecaster
 from twinrca.runtime.health import HealthServer, ServiceMetrics
+from twinrca.runtime.twin_calibration import TwinCalibrator
 from twinrca.store.base import Store, open_store
 from twinrca.training.predictor import PredictorConfig
 
@@ -93,6 +95,10 @@ class ServeOptions:
     predict_interval_s: float = defaults.PREDICT_INTERVAL_S
     predict_threshold: float | None = None  # None: the model's own (chosen on a twin run)
     prediction: PredictorConfig = field(default_factory=PredictorConfig)
+    # the tenant's twin is refitted to the observed KPIs this often (data time) and
+    # whenever the topology's cells change; None: the twin keeps its default parameters
+    twin_refit_every: timedelta | None = timedelta(days=1)
+    twin_calibration_window: timedelta = timedelta(days=14)
 
 
 class Service:
@@ -175,12 +181,22 @@ class Service:
             metrics=self.ingest_metrics,
             alarms_topic=self.alarms_topic,
         )
+        calibrator = None
+        if self.options.twin_refit_every is not None:
+            calibrator = TwinCalibrator(
+                self._open(),
+                topology,
+                refit_every=self.options.twin_refit_every,
+                window=self.options.twin_calibration_window,
+            )
+        self.calibrator = calibrator
         self.detector = SlidingDetector(
             self._open(),
             self._pipeline(topology),
             topology,
             self.options.window,
             regions=self._regions,
+            calibrator=calibrator,
         )
         self.forecaster: Forecaster | None = None
         if self.options.predict:
@@ -197,6 +213,7 @@ class Service:
             training_seeds=self.options.training_seeds,
             config=self.options.pipeline,
             base_url=f"http://{s.api_host}:{s.api_port}",
+            dask=s.dask,
         )
 
     def _forecaster(self, topology: Topology) -> Forecaster:
@@ -209,6 +226,7 @@ class Service:
             regions=self._regions,
             base_url=f"http://{s.api_host}:{s.api_port}",
             threshold=self.options.predict_threshold,
+            dask=s.dask,
         )
 
     def _regions(self) -> set[str] | None:

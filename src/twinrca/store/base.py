@@ -270,6 +270,24 @@ class Store(abc.ABC):
     def document_history(self, kind: str, doc_id: str) -> list[DocumentVersion]:
         """Every version put for a document, oldest first."""
 
+    # --- twin calibration ------------------------------------------------------------
+    # The tenant's calibrated twin parameters, versioned (every refit one version, with
+    # its fit window and held-out error in the document), kept as the store's documents
+    # of kind ``twin_calibration``: every backend has them, no schema change.
+    TWIN_CALIBRATION = "twin_calibration"
+
+    def put_twin_calibration(self, doc: Mapping[str, Any]) -> int:
+        """Store a new calibration of the tenant's twin; return its version."""
+        return self.put_document(self.TWIN_CALIBRATION, "current", doc)
+
+    def get_twin_calibration(self) -> dict[str, Any] | None:
+        """The tenant's current twin calibration, or None before the first fit."""
+        return self.get_document(self.TWIN_CALIBRATION, "current")
+
+    def twin_calibration_history(self) -> list[DocumentVersion]:
+        """Every calibration of the tenant's twin, oldest first."""
+        return self.document_history(self.TWIN_CALIBRATION, "current")
+
     # --- webhook outbox ---------------------------------------------------------------
     @abc.abstractmethod
     def outbox_put(

@@ -20,19 +20,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from twinrca.core.mapper import Mapper, serial_map
 from twinrca.core.topology import ElementKind, Topology
 from twinrca.fmea.catalogue import Catalogue
-from twinrca.predict.features import FeatureSpec
+from twinrca.predict.features import FeatureSpec, windows_for
 from twinrca.predict.pipeline import Dataset, prepare, train_evaluate
 from twinrca.predict.risk import RISK_CONFIG, RiskModel
 from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, feeder_events, service_loss_events
-from twinrca.training.cache import cache_key, cached
+from twinrca.training.cache import (
+    cache_key,
+    cached,
+    catalogue_digest,
+    code_version,
+    kind_parameters,
+    topology_digest,
+)
 
 __all__ = [
     "ROW_KINDS",
     "PredictorConfig",
     "TrainedPredictor",
     "feature_alarms",
+    "predictor_key",
     "predictor_or_load",
     "train_predictor",
     "training_topology",
@@ -49,7 +58,7 @@ class PredictorConfig:
     """How the service's risk model is trained (twin runs) and its features built."""
 
     horizon_min: float = 60.0
-    windows: tuple[int, ...] = (2, 4, 8, 16)
+    windows: tuple[int, ...] | None = None  # None: windows_for(the data's period)
     seasonal_days: int = 1
     train_seed: int = 201
     valid_seed: int = 202
@@ -57,8 +66,11 @@ class PredictorConfig:
     days: float = 4.0
     faults: int | None = None  # default: max(60, cells // 4)
     # warn at the lowest risk reaching this precision on the threshold run (else at its
-    # best F1: sudden faults keep the reachable precision low)
-    precision: float = 0.5
+    # best F1)
+    precision: float = 0.8
+    # the target: onsets of the modes the FMEA catalogue flags announceable only (sudden
+    # ones no data announces; they stay negatives), calibrated on the threshold run
+    announced_only: bool = True
     # larger topologies train on the sub-network of their first sites (sorted ids) with
     # about this many cells: the features are local (element, neighbours, parents)
     max_cells: int = 160
@@ -66,7 +78,7 @@ class PredictorConfig:
     def spec(self, period_min: int) -> FeatureSpec:
         return FeatureSpec(
             period_min=period_min,
-            windows=self.windows,
+            windows=self.windows or windows_for(period_min),
             seasonal_days=self.seasonal_days,
             thresholds=TWIN_FAILURE_LEVELS,
         )
@@ -133,6 +145,13 @@ def _alarm_types(model: RiskModel) -> tuple[str, ...]:
 
 
 # --------------------------------------------------------------------- training
+def _dataset_piece(
+    piece: tuple[int, Topology, Catalogue, PredictorConfig],
+) -> tuple[Dataset, FeatureSpec]:
+    """:func:`_dataset` of one ``(seed, topology, catalogue, cfg)`` (a Dask piece)."""
+    return _dataset(*piece)
+
+
 def _dataset(
     seed: int, topology: Topology, catalogue: Catalogue, cfg: PredictorConfig
 ) -> tuple[Dataset, FeatureSpec]:
@@ -166,6 +185,11 @@ def _dataset(
         elements=rows,
     )
     return ds, spec
+
+
+def _announced(modes: np.ndarray, catalogue: Catalogue) -> np.ndarray:
+    names = {m.id for m in catalogue.announceable()}
+    return np.array([m in names for m in modes], dtype=int)
 
 
 def _warn_threshold(y: np.ndarray, p: np.ndarray, precision: float) -> float:
@@ -207,28 +231,34 @@ def train_predictor(
     cfg: PredictorConfig = PredictorConfig(),
     *,
     progress: Callable[[str], None] | None = None,
+    mapper: Mapper = serial_map,
 ) -> TrainedPredictor:
     """Three twin runs of the topology, three seeds: fit (time-split early stopping and
-    calibration), pick the warning threshold on the second, measure on the third."""
+    calibration), pick the warning threshold on the second, measure on the third. The
+    three runs are the pieces handed to ``mapper``."""
     from twinrca.predict.evaluate import quality
+    from twinrca.predict.gbm import PlattCalibrator
     from twinrca.predict.risk import model_matrix
 
     say = progress or (lambda _msg: None)
     topology = training_topology(topology, cfg.max_cells)
-    runs = {}
-    for role, seed in (
-        ("train", cfg.train_seed),
-        ("threshold", cfg.valid_seed),
-        ("test", cfg.test_seed),
-    ):
-        say(f"twin run for {role} (seed {seed})")
-        runs[role] = _dataset(seed, topology, catalogue, cfg)
+    roles = (("train", cfg.train_seed), ("threshold", cfg.valid_seed), ("test", cfg.test_seed))
+    say("twin runs for " + ", ".join(f"{role} (seed {seed})" for role, seed in roles))
+    pieces = [(seed, topology, catalogue, cfg) for _, seed in roles]
+    runs = dict(zip([r for r, _ in roles], mapper(_dataset_piece, pieces), strict=True))
     train, spec = runs["train"]
     valid, test = runs["threshold"][0], runs["test"][0]
+    if cfg.announced_only:
+        train = replace(train, y=train.y * _announced(train.mode, catalogue))
     say(f"fitting LightGBM on {len(train.y)} rows ({int(train.y.sum())} positive)")
     config = replace(RISK_CONFIG, early_stopping=300, min_data_in_leaf=10)  # as bench.predict
     ev = train_evaluate(train, test=valid, seed=cfg.train_seed, config=config)
     model = ev.model
+    if cfg.announced_only:  # Platt on a held-out twin run, for the model's own target
+        margin = model.forest.predict_raw(model_matrix(valid.frame, model.feature_names))
+        target = valid.y * _announced(valid.mode, catalogue)
+        if 0 < target.sum() < len(target):
+            model.calibrator = PlattCalibrator.fit(margin, target)
     model.threshold = _warn_threshold(
         valid.y, model.predict(model_matrix(valid.frame, model.feature_names)), cfg.precision
     )
@@ -255,6 +285,22 @@ def train_predictor(
     return TrainedPredictor(model, spec, metrics)
 
 
+def predictor_key(topology: Topology, catalogue: Catalogue, cfg: PredictorConfig) -> str:
+    """The cache key of the predictor :func:`train_predictor` makes for ``topology``:
+    the code version, the catalogue, the element kinds' parameters and the network it
+    trains on (:func:`training_topology`: the topology itself when it is small)."""
+    trained_on = training_topology(topology, cfg.max_cells)
+    return cache_key(
+        (
+            code_version(),
+            catalogue_digest(catalogue),
+            kind_parameters(trained_on),
+            topology_digest(trained_on),
+            cfg,
+        )
+    )
+
+
 def predictor_or_load(
     path: Path,
     topology: Topology,
@@ -262,20 +308,16 @@ def predictor_or_load(
     cfg: PredictorConfig = PredictorConfig(),
     *,
     progress: Callable[[str], None] | None = None,
+    mapper: Mapper = serial_map,
 ) -> TrainedPredictor:
-    """A cached predictor for this topology, catalogue and set-up, else a new one."""
-    key = cache_key(
-        (
-            sorted(topology.feeds),
-            sorted(e.element_id for e in topology),
-            sorted(m.id for m in catalogue.modes),
-            cfg,
-        )
-    )
+    """A cached predictor for this topology, catalogue and set-up, else a new one.
+    Its key (:func:`predictor_key`) holds the training neighbourhood, not the whole
+    topology: two networks whose first sites' neighbourhoods match share the model."""
+    key = predictor_key(topology, catalogue, cfg)
     return cached(
         path,
         key,
-        lambda: train_predictor(topology, catalogue, cfg, progress=progress),
+        lambda: train_predictor(topology, catalogue, cfg, progress=progress, mapper=mapper),
         what="predictor",
         dump=lambda t: (t.model.to_bytes(), t.spec, t.metrics),
         load=lambda p: TrainedPredictor(RiskModel.from_bytes(p[0]), p[1], p[2]),

@@ -2,7 +2,6 @@
 injection and remediation replay, labelled scenario generation and calibration."""
 
 from twinrca.twin_replay._local import neighbourhood
-from twinrca.twin_replay.calibrate import CalibrationReport, calibrate_from_frame
 from twinrca.twin_replay.demand import Demand, SurgeEvent, demand_from_telemetry, generate_demand
 from twinrca.twin_replay.effects import FaultInstance, Intervention, spread_of
 from twinrca.twin_replay.generate import generate_scenario, plant_faults
@@ -18,7 +17,6 @@ __all__ = [
     "CELL_KPIS",
     "DO_NOTHING",
     "KPI_NAMES",
-    "CalibrationReport",
     "CellParams",
     "Demand",
     "FaultInstance",
@@ -29,7 +27,6 @@ __all__ = [
     "SurgeEvent",
     "TwinState",
     "Verification",
-    "calibrate_from_frame",
     "cell_kernel",
     "cell_reference",
     "demand_from_telemetry",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from twinrca.core import wire
 from twinrca.core.errors import ValidationError
+from twinrca.core.mapper import Mapper, serial_map
 from twinrca.core.records import LogEvent
 from twinrca.core.topology import ElementKind, Topology
 from twinrca.fmea.catalogue import Catalogue, FailureMode, load_catalogue
@@ -36,7 +37,14 @@ from twinrca.twin_replay.effects import Intervention, spread_of
 from twinrca.twin_replay.network import generate_topology
 from twinrca.twin_replay.simulate import SimResult, simulate
 
-__all__ = ["ScenarioSummary", "fault_labels", "generate_scenario", "kpi_rows", "plant_faults"]
+__all__ = [
+    "ScenarioSummary",
+    "fault_labels",
+    "generate_scenario",
+    "kpi_pieces",
+    "kpi_rows",
+    "plant_faults",
+]
 
 log = logging.getLogger(__name__)
 _APPLIES = {
@@ -155,32 +163,84 @@ def _write_lines(path: Path, messages: list[dict[str, object]]) -> int:
     return len(messages)
 
 
-def _write_kpis(out: Path, result: SimResult, topology: Topology, pm_xml: bool) -> int:
+@dataclass(frozen=True, slots=True)
+class _KpiPiece:
+    """Periods ``first..`` of the KPI stream: what one piece of the writing needs."""
+
+    element_ids: tuple[str, ...]
+    applies: tuple[tuple[int, ...], ...]  # KPI columns per element (its kind's)
+    kpi_names: tuple[str, ...]
+    ends: tuple[datetime, ...]  # period end per step of the block
+    granularity_s: int
+    block: np.ndarray  # float32 [E, steps of the piece, K]
+    pm_xml: bool
+
+
+def _kpi_chunk(piece: _KpiPiece) -> tuple[bytes, list[tuple[str, str]], int]:
+    """The piece's PM lines, its TS 32.435 files (name, text) and its message count."""
+    lines: list[bytes] = []
+    files: list[tuple[str, str]] = []
+    for t, end in enumerate(piece.ends):
+        block = piece.block[:, t, :]
+        samples = []
+        for i, el in enumerate(piece.element_ids):
+            meas = {
+                piece.kpi_names[k]: round(float(block[i, k]), 4)
+                for k in piece.applies[i]
+                if not np.isnan(block[i, k])  # fibre links have no radio level
+            }
+            lines.append(
+                wire.dumps(wire.pm_batch(el, end, meas, granularity_s=piece.granularity_s))
+            )
+            if piece.pm_xml:
+                samples += [_sample(el, k, v, end, piece.granularity_s) for k, v in meas.items()]
+        if piece.pm_xml:
+            files.append((f"A{end:%Y%m%d.%H%M}.xml", wire.meas_collec_xml(samples)))
+    body = b"\n".join(lines) + b"\n" if lines else b""
+    return body, files, len(lines)
+
+
+#: PM messages per piece of the KPI stream: a few seconds of work, a few MiB of lines
+KPI_PIECE_MESSAGES = 50_000
+
+
+def kpi_pieces(result: SimResult, topology: Topology) -> int:
+    """How many pieces :func:`generate_scenario` splits the KPI stream into."""
+    per_step = max(len(result.element_ids), 1)
+    steps = max(1, KPI_PIECE_MESSAGES // per_step)
+    return -(-result.steps // steps)
+
+
+def _write_kpis(
+    out: Path, result: SimResult, topology: Topology, pm_xml: bool, mapper: Mapper
+) -> int:
     assert result.kpis is not None
-    kinds = [topology.element(e).kind for e in result.element_ids]
-    gran = result.step_minutes * 60
-    n = 0
+    applies = tuple(_APPLIES[topology.element(e).kind] for e in result.element_ids)
+    n_pieces = kpi_pieces(result, topology)
+    steps = -(-result.steps // n_pieces)
+    pieces = (
+        _KpiPiece(
+            result.element_ids,
+            applies,
+            result.kpi_names,
+            tuple(result.time(t) for t in range(a, min(a + steps, result.steps))),
+            result.step_minutes * 60,
+            np.ascontiguousarray(result.kpis[0, :, a : a + steps, :]),
+            pm_xml,
+        )
+        for a in range(0, result.steps, steps)
+    )
     xml_dir = out / "pm-xml"
     if pm_xml:
         xml_dir.mkdir(exist_ok=True)
+    n = 0
     with (out / "kpi.jsonl").open("wb") as fh:
-        for t in tqdm(range(result.steps), desc="kpi", unit="step", leave=False):
-            end = result.time(t)
-            block = result.kpis[0, :, t, :]
-            samples = []
-            for i, el in enumerate(result.element_ids):
-                cols = _APPLIES[kinds[i]]
-                meas = {
-                    result.kpi_names[k]: round(float(block[i, k]), 4)
-                    for k in cols
-                    if not np.isnan(block[i, k])  # fibre links have no radio level
-                }
-                fh.write(wire.dumps(wire.pm_batch(el, end, meas, granularity_s=gran)) + b"\n")
-                n += 1
-                if pm_xml:
-                    samples += [_sample(el, k, v, end, gran) for k, v in meas.items()]
-            if pm_xml:
-                (xml_dir / f"A{end:%Y%m%d.%H%M}.xml").write_text(wire.meas_collec_xml(samples))
+        done = mapper(_kpi_chunk, pieces)
+        for body, files, count in tqdm(done, total=n_pieces, desc="kpi", leave=False):
+            fh.write(body)
+            for name, text in files:
+                (xml_dir / name).write_text(text)
+            n += count
     return n
 
 
@@ -283,12 +343,15 @@ def generate_scenario(
     demand: Demand | None = None,
     engine: str = "numba",
     strict_faults: bool = False,
+    mapper: Mapper = serial_map,
 ) -> ScenarioSummary:
     """Generate a labelled scenario into ``out`` (see the module docstring).
 
     Faults are placed so that their windows never overlap on shared elements; on a small
     network or a short scenario fewer than ``faults`` may fit. With ``strict_faults`` that
     is an error (raised before anything is simulated or written), else fewer are planted.
+    The KPI stream, most of the work, is written in pieces of periods handed to
+    ``mapper`` (:mod:`twinrca.core.mapper`); the bytes are the same for any mapper.
     """
     out = Path(out)
     catalogue = load_catalogue()
@@ -321,7 +384,7 @@ def generate_scenario(
     (out / "streams").mkdir(parents=True, exist_ok=True)
     (out / "tables").mkdir(exist_ok=True)
     streams = out / "streams"
-    n_kpi = _write_kpis(streams, result, topology, pm_xml)
+    n_kpi = _write_kpis(streams, result, topology, pm_xml, mapper)
     alarms = [wire.alarm_message(a) for a in result.alarm_records(0)]
     n_al = _write_lines(streams / "alarms.jsonl", alarms)
     logs = sorted(

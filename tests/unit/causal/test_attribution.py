@@ -37,7 +37,8 @@ def test_results_are_sorted_typed_and_serialisable() -> None:
     scores = [m.score for m in result.metrics]
     assert scores == sorted(scores, reverse=True)
     out = result.to_dict()
-    assert set(out) == {"entities", "metrics"}
+    assert set(out) == {"entities", "metrics", "skipped"}
+    assert out["skipped"] == []
     assert set(out["entities"][0]) == {"entity", "score"}
     assert set(out["metrics"][0]) == {"metric", "score"}
     assert len(out["metrics"]) == 10
@@ -84,7 +85,11 @@ def test_nans_are_tolerated() -> None:
     result = rank_root_causes(normal, anomalous)
     assert result.entities[0].entity == "smf"
     assert all(np.isfinite(m.score) for m in result.metrics)
-    assert next(m.score for m in result.metrics if m.metric == "gw_dead") == 0.0
+    # never observed when normal: flagged, not scored (issue 16: no silent 0 score)
+    assert "gw_dead" not in {m.metric for m in result.metrics}
+    assert dict(result.skipped) == {
+        "gw_dead": "no value in the normal period (NaN or infinite throughout)"
+    }
 
 
 def test_non_numeric_and_unshared_columns_are_dropped() -> None:
@@ -137,3 +142,23 @@ def test_project_graph_keeps_paths_through_dropped_nodes() -> None:
     graph = nx.DiGraph([("a", "b"), ("b", "c"), ("c", "d"), ("a", "e")])
     projected = project_graph(graph, ["a", "c", "d"])
     assert set(projected.edges) == {("a", "c"), ("c", "d")}
+
+
+def test_all_nan_anomalous_period_is_refused() -> None:
+    normal, anomalous = (_metrics_only(f) for f in planted("smf_cpu"))
+    anomalous[:] = np.nan
+    with pytest.raises(ValidationError, match="no metric can be scored") as exc:
+        rank_root_causes(normal, anomalous)
+    assert exc.value.reason == "no_data"
+
+
+def test_constant_and_infinite_metrics_are_flagged_not_scored() -> None:
+    normal, anomalous = (_metrics_only(f) for f in planted("amf_cpu"))
+    normal["gw_flat"], anomalous["gw_flat"] = 3.0, 3.0
+    normal["gw_inf"], anomalous["gw_inf"] = np.inf, 1.0
+    normal["gw_jump"], anomalous["gw_jump"] = 3.0, 30.0  # constant, then a change: scored
+    result = rank_root_causes(normal, anomalous)
+    skipped = dict(result.skipped)
+    assert set(skipped) == {"gw_flat", "gw_inf"}
+    assert "constant" in skipped["gw_flat"] and "normal period" in skipped["gw_inf"]
+    assert result.metrics[0].metric == "gw_jump"

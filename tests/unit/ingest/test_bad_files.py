@@ -100,3 +100,79 @@ def test_every_row_read_is_stored_or_dead_lettered(
     kpis, dead = _ingest(src, tmp)
     assert kpis + len(dead) == rows  # each row stored or dead-lettered, exactly once
     assert kpis >= rows - len(touched)  # every untouched row is stored
+
+
+def _binary(seed: int, n: int = 3000) -> bytes:
+    import random
+
+    rnd = random.Random(seed)
+    return b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(rnd.randrange(256) for _ in range(n))
+
+
+def _good_folder(src: Path) -> None:
+    import gzip
+
+    src.mkdir()
+    (src / "a_good.csv").write_bytes(HEADER + _row(1) + _row(2))
+    (src / "b_image.csv").write_bytes(_binary(1))  # binary data named .csv
+    (src / "c_image.log").write_bytes(_binary(2))  # and named .log
+    (src / "d_image.jsonl").write_bytes(_binary(3))  # and named .jsonl
+    (src / "e_broken.csv.gz").write_bytes(gzip.compress(HEADER + _row(5))[:-9])  # truncated
+    (src / "f_good.csv.gz").write_bytes(gzip.compress(HEADER + _row(3) + _row(4)))
+    (src / "g_labels.csv").write_bytes(b"root_element,mode_id\nc1,m1\n")  # no stream: skipped
+
+
+def test_binary_and_corrupt_files_are_dead_letters_and_a_rerun_adds_nothing(
+    tmp_path: Path,
+) -> None:
+    src = tmp_path / "in"
+    _good_folder(src)
+    store = open_store("embedded", path=tmp_path / "s.duckdb", tenant="t")
+    store.migrate()
+    runs = []
+    for k in range(2):
+        sink, path = dead_letter_file_sink(tmp_path / f"dead{k}.jsonl")
+        result = ingest_files([src], store, dead_letters=sink, log_templates=False)
+        dead = [json.loads(x) for x in path.read_text().splitlines()]
+        runs.append((len(store.read_kpis()), result, dead))
+    store.close()
+    (kpis1, r1, dead1), (kpis2, r2, dead2) = runs
+    assert kpis1 == 4  # rows 1, 2, 3, 4: nothing valid dropped
+    assert kpis2 == kpis1  # nothing written twice
+    assert r1.duplicates_skipped == 0 and r2.duplicates_skipped == 4
+    for dead in (dead1, dead2):
+        by_file = {d["source"]["topic"].rsplit("/", 1)[-1]: d for d in dead}
+        assert sorted(by_file) == ["b_image.csv", "c_image.log", "d_image.jsonl", "e_broken.csv.gz"]
+        assert {d["reason"] for d in dead} == {"unreadable_file"}
+        assert "binary data" in by_file["b_image.csv"]["detail"]
+    assert [p.name for p, _ in r1.skipped] == ["g_labels.csv"]
+
+
+def test_text_with_a_bad_byte_stays_a_stream() -> None:
+    from twinrca.ingest.sniff import binary_reason
+
+    assert binary_reason(".csv", HEADER + _row(1, b"4\x005")) is None  # PM header first
+    assert binary_reason(".log", b"<13>Jun  1 host app: ok\n\x00\x01\x02\n") is None
+    assert binary_reason(".csv", b"a,b\n1,2\n") is None  # text: skipped, not dead
+    assert binary_reason(".csv", _binary(4)) is not None
+    assert binary_reason(".xml", _binary(4)) is None  # the XML parser judges XML
+
+
+def test_replay_leaves_out_binary_and_corrupt_files_with_a_reason(tmp_path: Path) -> None:
+    import gzip
+    from datetime import UTC, datetime
+
+    from twinrca.core.records import LogEvent
+    from twinrca.core.wire import dumps, log_message
+    from twinrca.ingest.replay import recording_messages
+
+    (tmp_path / "a.log").write_bytes(_binary(5))
+    (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(b"{}\n")[:-6])
+    event = LogEvent(datetime(2024, 6, 1, tzinfo=UTC), "s", "INFO", "ok")
+    (tmp_path / "c.jsonl").write_bytes(dumps(log_message(event)) + b"\n")
+    skipped: list[tuple[Path, str]] = []
+    messages = list(recording_messages([tmp_path], skipped))
+    assert [k for k, _t, _b in messages] == ["logs"]
+    reasons = {p.name: r for p, r in skipped}
+    assert set(reasons) == {"a.log", "b.jsonl.gz"}
+    assert "binary" in reasons["a.log"] and "cannot be read" in reasons["b.jsonl.gz"]

@@ -7,6 +7,14 @@ import inspect
 from twinrca.runtime import defaults
 
 
+def _default(param: inspect.Parameter) -> object:
+    """The default of a plain parameter or of a ``typer.Option(default, ...)`` one."""
+    from typer.models import OptionInfo
+
+    d = param.default
+    return d.default if isinstance(d, OptionInfo) else d
+
+
 def test_cli_and_serve_options_share_the_defaults() -> None:
     import typer
 
@@ -27,9 +35,12 @@ def test_cli_and_serve_options_share_the_defaults() -> None:
     from twinrca.cli.serve import register
 
     register(app)
-    params = inspect.signature(app.registered_commands[0].callback).parameters
-    assert params["health_port"].default == o.health_port
-    assert params["webhook_max_attempts"].default == o.webhook_max_attempts
-    assert params["webhook_max_backoff"].default == o.webhook_max_backoff_s
-    assert params["kinds"].default == ",".join(o.kinds)
-    assert params["lookback_hours"].default == 6.0 and params["history_days"].default == 2.0
+    params = {
+        name: _default(p)
+        for name, p in inspect.signature(app.registered_commands[0].callback).parameters.items()
+    }
+    assert params["health_port"] == o.health_port
+    assert params["webhook_max_attempts"] == o.webhook_max_attempts
+    assert params["webhook_max_backoff"] == o.webhook_max_backoff_s
+    assert params["kinds"] == ",".join(o.kinds)
+    assert params["lookback_hours"] == 6.0 and params["history_days"] == 2.0

@@ -10,6 +10,7 @@ from twinrca.api.deps import ApiContext, ContextDep, StoreDep
 from twinrca.core.incident import CandidateDoc, IncidentDoc, RemediationDoc, transition
 from twinrca.core.records import IncidentState
 from twinrca.core.timeutil import utcnow
+from twinrca.runtime.explain import explain_incident
 from twinrca.runtime.incident_store import load_incident, save_incident
 from twinrca.store.base import Store
 
@@ -89,6 +90,15 @@ def get_evidence(incident_id: str, store: StoreDep) -> dict[str, Any]:
         ],
         "verification": inc.verification,
     }
+
+
+@router.get("/{incident_id}/explain")
+def explain(
+    incident_id: str, kpi: str, store: StoreDep, element: str | None = None
+) -> dict[str, Any]:
+    """Upstream ranking and path from the KPI symptom ``kpi`` (on ``element``, default
+    the incident's element where it was most anomalous) on the tenant's topology."""
+    return explain_incident(store, load_incident(store, incident_id), kpi, element)
 
 
 @router.get("/{incident_id}/recommendations", response_model=list[RemediationDoc])

@@ -11,6 +11,7 @@ import streamlit as st
 from twinrca.core.errors import TwinRCAError
 from twinrca.core.records import IncidentState
 from twinrca.dashboards import actions, charts, data, ui
+from twinrca.dashboards.explain_view import render_explain
 
 __all__ = ["page", "render"]
 
@@ -140,6 +141,7 @@ def _causes(ctx: ui.Ctx, doc: dict[str, Any]) -> None:
                 right.json(c.get("fmea") or {}, expanded=False)
     st.subheader("Causal subgraph")
     st.graphviz_chart(data.causal_dot(doc, ui.topology(ctx.key)), width="stretch")
+    render_explain(ctx.store(), doc)
 
 
 def _signals(ctx: ui.Ctx, doc: dict[str, Any]) -> None:

@@ -1,0 +1,87 @@
+"""The announced-mode hazard of issue 15, measured inside ``bench.predict``.
+
+Per horizon, a LightGBM model (the same learner and features as the current model)
+trained on the target "a fault of an announceable mode (FMEA catalogue) starts within
+the horizon", calibrated (isotonic) on the validation twin run, its warning threshold the
+lowest calibrated probability reaching precision 0.8 over every mode on that run. The
+horizons' probabilities of each test row are made monotone (cumulative max), and give
+the expected time to failure with its 10-90 % interval (:mod:`twinrca.predict.hazard`).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def announced(modes: np.ndarray, names: set[str]) -> np.ndarray:
+    return np.array([m in names for m in modes], dtype=bool)
+
+
+def fit_hazard(train, val, *, names: set[str], seed: int, config) -> tuple[Any, Any, float]:  # type: ignore[no-untyped-def]
+    """The model, its isotonic calibrator (validation run) and the warning threshold."""
+    from twinrca.predict.evaluate import threshold_for_precision
+    from twinrca.predict.hazard import IsotonicCalibrator
+    from twinrca.predict.pipeline import train_evaluate
+
+    target = replace(train, y=train.y * announced(train.mode, names))
+    ev = train_evaluate(target, test=val, seed=seed, config=config)
+    raw = ev.model.predict(ev.model.matrix(val.frame))
+    y_val = val.y * announced(val.mode, names)
+    cal = IsotonicCalibrator.fit(raw, y_val)
+    p = cal(raw)
+    thr = threshold_for_precision(val.y, p, 0.8)  # precision over every mode
+    print(
+        f"[bench.predict] hazard h={train.horizon_min:g}: "
+        f"{ev.model.booster.num_trees()} trees, threshold {thr:.3f}",
+        file=sys.stderr,
+    )
+    return ev.model, cal, thr
+
+
+def score(model, cal, frame: pd.DataFrame) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return cal(model.predict(model.matrix(frame)))
+
+
+def monotone_on(frames: dict[float, pd.DataFrame], probs: dict[float, np.ndarray]):  # type: ignore[no-untyped-def]
+    """Per horizon, its rows' probabilities after the cumulative max over horizons (rows
+    matched on time and element; a row a horizon's labels leave out holds 0 there), and
+    the monotone matrix with each horizon's row positions in it."""
+    from twinrca.predict.hazard import monotone
+
+    hs = sorted(frames)
+    keys = [frames[h][["time", "element"]].astype(str).agg("|".join, axis=1) for h in hs]
+    union = pd.Index(pd.concat(keys).unique())
+    pos = {h: union.get_indexer(k) for h, k in zip(hs, keys, strict=True)}
+    mat = np.zeros((len(union), len(hs)))
+    for j, h in enumerate(hs):
+        mat[pos[h], j] = probs[h]
+    mono = monotone(mat)
+    return {h: mono[pos[h], j] for j, h in enumerate(hs)}, mono, hs, pos
+
+
+def ttf_figures(
+    mono: np.ndarray, hs: list[float], pos: np.ndarray, ds, warn: np.ndarray, ann: np.ndarray
+) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Warned rows of a coming announced fault (at one horizon's labels): how often the
+    actual lead lies in the 10-90 % time-to-failure interval, and the median error of the
+    expected time to failure."""
+    from twinrca.predict.hazard import time_to_failure
+
+    mid, lo, hi = time_to_failure(mono[pos], hs)
+    rows = warn & ann & np.isfinite(ds.lead_min)
+    if not rows.any():
+        return {"ttf_interval_coverage": None, "ttf_median_abs_error_min": None}
+    lead = ds.lead_min[rows]
+    inside = (np.nan_to_num(lo[rows], nan=np.inf) <= lead) & (
+        lead <= np.nan_to_num(hi[rows], nan=np.inf)
+    )
+    err = np.abs(np.nan_to_num(mid[rows], nan=hs[-1]) - lead)
+    return {
+        "ttf_interval_coverage": round(float(inside.mean()), 4),
+        "ttf_median_abs_error_min": round(float(np.median(err)), 1),
+    }
