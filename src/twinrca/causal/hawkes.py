@@ -49,9 +49,7 @@ def excitation(
     last = np.full(n_devices, times[0])
     start = 0
     while start < n:
-        stop = start
-        while stop < n and times[stop] == times[start]:
-            stop += 1
+        stop = _tie_end(times, start)
         t = times[start]
         if tie_weight > 0.0 and stop - start > 1:
             for e in range(start, stop):
@@ -79,6 +77,15 @@ def excitation(
             tied[devices[e], types[e]] = 0.0
         start = stop
     return phi
+
+
+@njit(cache=True, nogil=True)
+def _tie_end(times: np.ndarray, start: int) -> int:
+    """One past the last event with the timestamp of event ``start`` (times sorted)."""
+    stop = start
+    while stop < times.shape[0] and times[stop] == times[start]:
+        stop += 1
+    return stop
 
 
 @njit(cache=True, nogil=True)
@@ -249,9 +256,7 @@ def network_excitation(
     last = times[0]
     start = 0
     while start < n:
-        stop = start
-        while stop < n and times[stop] == times[start]:
-            stop += 1
+        stop = _tie_end(times, start)
         t = times[start]
         f = np.exp(-beta * (t - last))
         for i in range(n_types):
