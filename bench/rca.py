@@ -37,10 +37,19 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from bench.paging import (
+    Page,
+    alertmanager_pages,
+    match_pages,
+    paging_metrics,
+    raised,
+    with_baseline,
+)
 from twinrca.causal.diagnosis import signature
 from twinrca.fmea.catalogue import Catalogue, load_catalogue
 from twinrca.training.diagnoser import labelled_run, new_diagnoser, twin_run
 from twinrca.training.twin_data import AlarmNoise
+from twinrca.twin_replay.conditions import condition_labels
 from twinrca.twin_replay.network import generate_topology
 from twinrca.twin_replay.observe import Observation
 from twinrca.twin_replay.verify import (
@@ -227,6 +236,48 @@ def _show_miss(seed: int, truth, ranked, checked, ver) -> None:
     print(f"    verified top-1: {_keys(checked)[:1]}", file=sys.stderr)
 
 
+def incident_pages(key: str, incidents, diag) -> list[Page]:
+    """Detected incidents as pages: those the diagnoser keeps as a condition do not page."""
+    out = []
+    for i, inc in enumerate(incidents):
+        top = diag.rank(inc.evidence, top=1)
+        verdict = diag.condition(inc.evidence)
+        out.append(
+            Page(
+                f"{key}:{i}",
+                frozenset(inc.group.elements),
+                pd.Timestamp(inc.group.start),
+                pd.Timestamp(inc.group.end),
+                top[0].element if top else None,
+                paged=verdict is None or not verdict.condition,
+            )
+        )
+    return out
+
+
+def add_paging(pg: dict, seed: int, tw, diag, topo) -> None:
+    """One test run's pages (ours and the Alertmanager baseline's), labels and matches."""
+    base = sum(len(x) for x in pg["labels"])
+    pages = incident_pages(str(seed), tw.incidents, diag)
+    am = [replace(p, key=f"{seed}:{p.key}") for p in alertmanager_pages(tw.alarms)]
+    pg["pages"] += pages
+    pg["am"] += am
+    pg["match"].update({base + li: pages[ii].key for li, ii in tw.match.items()})
+    pg["am_match"].update({base + li: k for li, k in match_pages(tw.labels, am).items()})
+    pg["labels"].append(tw.labels)
+    pg["conditions"].append(condition_labels(tw.result, topo, tw.labels))
+    pg["raw"] += len(raised(tw.alarms))
+
+
+def paging_summary(pg: dict) -> dict:
+    labels = pd.concat(pg["labels"], ignore_index=True)
+    conds = pd.concat(pg["conditions"], ignore_index=True)
+    ours = paging_metrics(pg["pages"], labels, pg["match"], raw_alarms=pg["raw"], conditions=conds)
+    am = paging_metrics(pg["am"], labels, pg["am_match"], raw_alarms=pg["raw"], conditions=conds)
+    kinds = conds["kind"].value_counts().to_dict() if len(conds) else {}
+    return {**with_baseline(ours, am), "condition_kinds": kinds}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -268,14 +319,16 @@ def main(argv: list[str] | None = None) -> int:
     cat = load_catalogue()
     topo = generate_topology(args.cells, seed=0)
     days, faults = 3.0, 70
-    training = []
+    training, outcomes = [], []
     for seed in TRAIN_SEEDS:
         incidents, labels, match = scenario(seed, topo, cat, days=days, faults=faults)
         for li, ii in match.items():
             lab = labels.iloc[li]
             training.append((incidents[ii].evidence, lab.root_element, lab.mode_id))
+        used = set(match.values())
+        outcomes += [(inc.evidence, i not in used) for i, inc in enumerate(incidents)]
         print(f"train seed {seed}: {len(match)} labelled incidents", file=sys.stderr)
-    diag = new_diagnoser(topo, cat).fit(training)
+    diag = new_diagnoser(topo, cat).fit(training).fit_conditions(outcomes)
     calibration = None
     temperature = RERANK_TEMPERATURE
     if args.calibrate and args.verify:
@@ -290,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     verified_ranks, verify_times = [], []
     kpi_ranks, kpi_verified_ranks = [], []
     cases, verified_cases = [], []
+    pg = {"pages": [], "am": [], "labels": [], "conditions": [], "match": {}, "am_match": {}}
+    pg["raw"] = 0
     for run in range(n_runs):
         seed = TEST_SEED_BASE + run
         tw = twin_run(seed, topo, cat, days=days, faults=faults, noise=test_noise)
@@ -302,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         detected["kpi_matched"] += len(kpi & used)
         detected["unmatched_incidents"] += len(incidents) - len(used)
         detected["unmatched_kpi_incidents"] += len(kpi - used)
+        add_paging(pg, seed, tw, diag, topo)
         for li in range(len(labels)):
             lab = labels.iloc[li]
             truth = (lab.root_element, lab.mode_id)
@@ -342,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     out = {
+        "paging": paging_summary(pg),
         **ac_metrics(ranks),
         "p50_s": round(float(np.percentile(times, 50)), 4),
         "p95_s": round(float(np.percentile(times, 95)), 4),

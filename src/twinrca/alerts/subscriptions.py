@@ -18,7 +18,7 @@ from twinrca.core.incident import IncidentDoc
 from twinrca.core.records import IncidentState
 from twinrca.store.base import Store
 
-__all__ = ["ALERTING_STATES", "alert_key", "alerts_for", "secrets_by_url"]
+__all__ = ["ALERTING_STATES", "alert_key", "alerts_for", "paged", "secrets_by_url"]
 
 #: the lifecycle steps that notify NOC tools
 ALERTING_STATES = {IncidentState.RECOMMENDED, IncidentState.ACKNOWLEDGED, IncidentState.RESOLVED}
@@ -34,7 +34,7 @@ def alerts_for(
 ) -> list[tuple[str, dict[str, Any], str]]:
     """Keyed outbox entries ``(url, payload, key)`` for every active subscription of
     the incident's tenant (see :func:`alert_key`)."""
-    if doc.state not in ALERTING_STATES:
+    if doc.state not in ALERTING_STATES or not paged(doc):
         return []
     subs = [
         s
@@ -73,6 +73,14 @@ def alerts_for(
         key = alert_key(doc.incident_id, doc.state, sub_id)
         out.append((s["url"], outbox_payload(fmt, body, headers), key))
     return out
+
+
+def paged(doc: IncidentDoc) -> bool:
+    """Whether the incident pages: not one kept as a condition (or silenced) that never
+    became a recommended fault."""
+    states = {h.get("state") for h in doc.history}
+    quiet = doc.state is IncidentState.CONDITION or bool(states & {"condition", "silenced"})
+    return not quiet or "recommended" in states
 
 
 def secrets_by_url(store: Store) -> dict[str, str]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,9 @@ from twinrca.core.errors import ModelError
 from twinrca.core.records import RootCauseCandidate
 from twinrca.core.topology import ElementKind, Topology
 from twinrca.detect.detector import IncidentEvidence
+
+if TYPE_CHECKING:
+    from twinrca.causal.conditions import ConditionVerdict
 
 __all__ = ["BayesianDiagnoser", "IncidentEvidence", "SymptomEncoder", "signature"]
 
@@ -182,6 +185,8 @@ class BayesianDiagnoser:
         default=None, init=False, repr=False
     )  # [class, feature, state]
     encoder_: SymptomEncoder | None = field(default=None, init=False, repr=False)
+    #: the "no fault / condition" outcome (:meth:`fit_conditions`), None until fitted
+    condition_model_: Any = field(default=None, init=False, repr=False)
 
     def _ok(self, element: str) -> str:
         """The healthy class of an element's kind (healthy cores look unlike healthy cells)."""
@@ -322,6 +327,31 @@ class BayesianDiagnoser:
         if self.encoder_ is None:
             raise ModelError("the diagnoser is not fitted")
         return np.array([n.startswith("K:") for n in self.encoder_.feature_names])
+
+    def best_hypothesis(self, ev: IncidentEvidence) -> tuple[float, float]:
+        """(score, posterior) of the incident's best fault hypothesis; (-inf-ish, 0) when
+        no candidate has a mode."""
+        keys, scores = self._scores(ev)
+        if not keys:
+            return (-20.0, 0.0)
+        z = scores / self.temperature_
+        post = np.exp(z - z.max())
+        return float(scores.max()), float(1.0 / post.sum())
+
+    def fit_conditions(
+        self, incidents: Iterable[tuple[IncidentEvidence, bool]]
+    ) -> BayesianDiagnoser:
+        """Fit the "no fault / condition" outcome on (evidence, is_condition) pairs: the
+        twin's incidents with and without a planted fault (after :meth:`fit`)."""
+        from twinrca.causal.conditions import ConditionModel
+
+        self.condition_model_ = ConditionModel(self.best_hypothesis).fit(incidents)
+        return self
+
+    def condition(self, ev: IncidentEvidence) -> ConditionVerdict | None:
+        """The incident's condition verdict; None when no condition model is fitted."""
+        model = getattr(self, "condition_model_", None)
+        return None if model is None else model.verdict(ev)
 
     def rank(self, ev: IncidentEvidence, *, top: int = 10) -> list[RootCauseCandidate]:
         """Candidates best first with their posterior probability and evidence."""

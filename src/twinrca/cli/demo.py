@@ -49,6 +49,11 @@ def register(app: typer.Typer) -> None:
             f"webhooks delivered: {s['webhooks_received']}  ({s['wall_s']} s)"
         )
         console.print(
+            f"{s['paged_incidents']} pages for {s['planted_faults']} planted faults "
+            f"({s['paged_per_fault']} per fault); {s['condition_incidents']} incidents kept "
+            "as conditions (not paged)"
+        )
+        console.print(
             f"written: {out}/incidents.json, {out}/summary.json, {out}/webhooks.json, "
             f"store {s['store']}"
         )

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from twinrca.alerts.delivery import Deliverer
-from twinrca.alerts.subscriptions import secrets_by_url
+from twinrca.alerts.subscriptions import paged, secrets_by_url
 from twinrca.core.incident import IncidentDoc
 from twinrca.fmea.catalogue import load_catalogue
 from twinrca.ingest.files import ingest_files
@@ -244,11 +244,17 @@ def run_demo(
 
     say("[7/7] results")
     scored = _score(incidents, labels)
+    pages = sum(paged(d) for d in incidents)
     summary_doc = {
         "cells": cells,
         "days": days,
         "planted_faults": len(labels),
         "incidents": len(incidents),
+        "paged_incidents": pages,
+        "condition_incidents": sum(
+            any(h.get("state") == "condition" for h in d.history) for d in incidents
+        ),
+        "paged_per_fault": round(pages / len(labels), 3) if len(labels) else None,
         "faults_found_top1": scored["top1"],
         "faults_found_top3": scored["top3"],
         "predictions": len(predictions),

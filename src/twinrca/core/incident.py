@@ -104,6 +104,9 @@ class IncidentDoc(BaseModel):
     feedback: dict[str, Any] | None = None
     history: list[dict[str, Any]] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
+    #: the "no fault / condition" outcome: ``probability``, ``threshold``, ``evidence``
+    #: (set when the diagnoser keeps the incident as a condition)
+    condition: dict[str, Any] | None = None
     #: what the incident was made of when last diagnosed (re-runs skip it when unchanged)
     fingerprint: str = ""
 

@@ -148,6 +148,9 @@ class IncidentState(enum.StrEnum):
     """Lifecycle of an incident."""
 
     OPEN = "open"
+    #: no fault: a condition of a working network (busy hour, fade within margin, ...),
+    #: kept and shown, not paged; it can still grow into a fault (diagnosed onwards)
+    CONDITION = "condition"
     DIAGNOSED = "diagnosed"
     VERIFIED = "verified"
     RECOMMENDED = "recommended"

@@ -203,6 +203,10 @@ class Pipeline:
         ranked = stages.diagnose(inc, diagnosers, top=self.config.verify_top)
         t_diag = time.perf_counter()
         doc = self._diagnosed(inc, ranked, key, made_of, prior)
+        kept = self._condition(inc, doc, prior)
+        if kept is not None:
+            kept = kept.model_copy(update={"timings": {"diagnose_s": t_diag - t0}})
+            return self._persist(inc, kept, prior, alarms, made_of)
         if self.config.checkpoint and (prior is None or before(prior.state, doc.state)):
             doc = _stamped(doc, prior)
             self._save(doc, prior)
@@ -226,6 +230,31 @@ class Pipeline:
         }
         doc = doc.model_copy(update={"timings": timings})
         return self._persist(inc, doc, prior, alarms, made_of)
+
+    def _condition(
+        self, inc: DetectedIncident, doc: IncidentDoc, prior: IncidentDoc | None
+    ) -> IncidentDoc | None:
+        """The incident kept as a condition (severity warning, no verification, no
+        remediation, not paged) when the diagnoser says no fault; None otherwise, or
+        when it is already past diagnosis (it paged: it stays a fault)."""
+        if prior is not None and before(IncidentState.CONDITION, prior.state):
+            return None
+        judge = getattr(self.diagnoser, "condition", None)
+        verdict = judge(inc.evidence) if judge is not None else None
+        if verdict is None or not verdict.condition:
+            return None
+        return doc.model_copy(
+            update={
+                "state": IncidentState.CONDITION,
+                "severity": "WARNING",
+                "remediations": [],
+                "condition": {
+                    "probability": round(verdict.probability, 4),
+                    "threshold": round(verdict.threshold, 4),
+                    "evidence": list(verdict.evidence),
+                },
+            }
+        )
 
     def _diagnosed(
         self,

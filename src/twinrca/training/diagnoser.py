@@ -39,12 +39,13 @@ __all__ = [
     "train_diagnoser",
     "train_or_load",
     "training_cases",
+    "training_sets",
     "twin_run",
 ]
 
 log = logging.getLogger(__name__)
 #: bumped when the pickled diagnoser's attributes change (a cache of the old shape retrains)
-_MODEL_VERSION = "fitted-state-v2"
+_MODEL_VERSION = "fitted-state-v3-conditions"
 
 
 def new_diagnoser(topology: Topology, catalogue: Catalogue) -> BayesianDiagnoser:
@@ -139,9 +140,12 @@ class _RunPiece:
     faults: int
 
 
-def _run_cases(piece: _RunPiece) -> list[Case]:
-    """The training cases of one twin run (a module-level function: it may run on a
-    Dask worker)."""
+Outcome = tuple[IncidentEvidence, bool]
+
+
+def _run_cases(piece: _RunPiece) -> tuple[list[Case], list[Outcome]]:
+    """The training cases of one twin run and every incident with whether it holds
+    no planted fault (a module-level function: it may run on a Dask worker)."""
     incidents, labels, match = labelled_run(
         piece.seed, piece.topology, piece.catalogue, days=piece.days, faults=piece.faults
     )
@@ -149,7 +153,9 @@ def _run_cases(piece: _RunPiece) -> list[Case]:
     for li, ii in match.items():
         lab = labels.iloc[li]
         out.append((incidents[ii].evidence, str(lab.root_element), str(lab.mode_id)))
-    return out
+    used = set(match.values())
+    outcomes = [(inc.evidence, i not in used) for i, inc in enumerate(incidents)]
+    return out, outcomes
 
 
 def training_cases(
@@ -164,14 +170,34 @@ def training_cases(
 ) -> list[Case]:
     """(evidence, root element, mode) of every matched fault of one twin run per seed;
     the runs are the pieces handed to ``mapper`` (same cases, in seed order, for any)."""
+    cases, _ = training_sets(
+        seeds, topology, catalogue, days=days, faults=faults, progress=progress, mapper=mapper
+    )
+    return cases
+
+
+def training_sets(
+    seeds: Iterable[int],
+    topology: Topology,
+    catalogue: Catalogue,
+    *,
+    days: float = 3.0,
+    faults: int = 70,
+    progress: Callable[[int], None] | None = None,
+    mapper: Mapper = serial_map,
+) -> tuple[list[Case], list[Outcome]]:
+    """The labelled fault incidents of twin runs (evidence, root, mode) and every
+    incident with whether it holds no planted fault (a condition, for the outcome)."""
     seeds = list(seeds)
     pieces = [_RunPiece(s, topology, catalogue, days, faults) for s in seeds]
     cases: list[Case] = []
-    for seed, got in zip(seeds, mapper(_run_cases, pieces), strict=True):
+    outcomes: list[Outcome] = []
+    for seed, (got, outs) in zip(seeds, mapper(_run_cases, pieces), strict=True):
         cases += got
+        outcomes += outs
         if progress:
             progress(seed)
-    return cases
+    return cases, outcomes
 
 
 def train_diagnoser(
@@ -184,10 +210,10 @@ def train_diagnoser(
     progress: Callable[[int], None] | None = None,
     mapper: Mapper = serial_map,
 ) -> BayesianDiagnoser:
-    cases = training_cases(
+    cases, outcomes = training_sets(
         seeds, topology, catalogue, days=days, faults=faults, progress=progress, mapper=mapper
     )
-    return new_diagnoser(topology, catalogue).fit(cases)
+    return new_diagnoser(topology, catalogue).fit(cases).fit_conditions(outcomes)
 
 
 def diagnoser_key(
