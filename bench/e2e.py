@@ -22,6 +22,10 @@ that holds its root element, else most of the elements it affected.
 - ``predictions`` / ``predictions_came_true``: fault predictions the service stored
   while the stream ran, and how many saw service loss start in their window on the
   element or a cell it feeds (the model's target);
+- ``paging``: bench.paging's figures (``incidents``, ``paged_incidents``,
+  ``paged_per_fault``, ``fault_recall``, ``merged_faults``, ``condition_recall``,
+  ``compression``) of the stored incidents, next to the Alertmanager-style baseline on
+  the alarms sent (``paging.baseline``, ``compression_ratio_to_baseline``);
 - ``per_fault``: each planted fault's top cause before / after verification and its
   recommended vs correct remediation.
 Prints one JSON object on stdout; progress on stderr.
@@ -49,7 +53,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = 11
-TERMINAL = ("recommended", "resolved")
+TERMINAL = ("recommended", "resolved", "condition")
 
 
 def say(msg: str) -> None:
@@ -256,13 +260,42 @@ def expected_alerts(docs: list[dict]) -> set[tuple[str, str]]:
     """What the service must send: a trigger once an incident is recommended, a resolve
     when it is resolved (an incident whose alarms all cleared before it could be
     recommended gets only the resolve)."""
+    from bench.paging import pages_its_noc
+
     out = set()
     for d in docs:
         if any(h["state"] == "recommended" for h in d["history"]):
             out.add((d["incident_id"], "trigger"))
-        if d["state"] == "resolved":
+        if d["state"] == "resolved" and pages_its_noc(d):
             out.add((d["incident_id"], "resolve"))
     return out
+
+
+def paging(scenario: Path, labels: pd.DataFrame, docs: list[dict]) -> dict[str, Any]:
+    """bench.paging's figures of the stored incidents next to the Alertmanager baseline
+    on the alarms the EMS sent (after any loss); faults matched as :func:`match` does."""
+    from dataclasses import replace as with_key
+
+    from bench.paging import (
+        alertmanager_pages,
+        document_pages,
+        match_pages,
+        paging_metrics,
+        raised,
+        wire_alarms,
+        with_baseline,
+    )
+
+    pages = document_pages(docs)
+    ours = {i: str(d["incident_id"]) for i, d in match(labels, docs).items()}
+    sent = wire_alarms(scenario / "streams" / "alarms.jsonl")
+    am = [with_key(p, key=f"am:{p.key}") for p in alertmanager_pages(sent)]
+    path = scenario / "conditions.csv"
+    conds = pd.read_csv(path) if path.exists() and path.stat().st_size > 1 else None
+    raw = len(raised(sent))
+    mine = paging_metrics(pages, labels, ours, raw_alarms=raw, conditions=conds)
+    base = paging_metrics(am, labels, match_pages(labels, am), raw_alarms=raw, conditions=conds)
+    return with_baseline(mine, base)
 
 
 def webhooks(docs: list[dict], got: list[tuple[float, dict]]) -> dict[str, int]:
@@ -392,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         "predictions_came_true": came,
         **score(labels, docs, published, history_of, live_from, rank),
         **webhooks(docs, receiver.got),
+        "paging": paging(scenario, labels, docs),
         "service_exit_code": rc,
         "cells": args.cells,
         "days": days,

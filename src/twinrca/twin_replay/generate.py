@@ -10,6 +10,7 @@
     OUT/tables/alarms.parquet   one row per alarm occurrence (raise / clear times)
     OUT/tables/elements|feeds|neighbours.parquet, OUT/topology.json
     OUT/labels.parquet, OUT/labels.csv   one row per planted fault
+    OUT/conditions.csv          one row per labelled non-fault condition (twin_replay.conditions)
 
 ``twinrca ingest files OUT/streams`` reads the streams. Same seed, same bytes.
 """
@@ -32,6 +33,7 @@ from twinrca.core.mapper import Mapper, serial_map
 from twinrca.core.records import LogEvent
 from twinrca.core.topology import ElementKind, Topology
 from twinrca.fmea.catalogue import Catalogue, FailureMode, load_catalogue
+from twinrca.twin_replay.conditions import condition_labels
 from twinrca.twin_replay.demand import Demand, generate_demand
 from twinrca.twin_replay.effects import Intervention, spread_of
 from twinrca.twin_replay.network import generate_topology
@@ -397,6 +399,7 @@ def generate_scenario(
     labels = fault_labels(result, topology, catalogue, planted)
     labels.to_parquet(out / "labels.parquet", index=False)
     labels.to_csv(out / "labels.csv", index=False)
+    condition_labels(result, topology, labels).to_csv(out / "conditions.csv", index=False)
     return ScenarioSummary(
         out, len(demand.cell_ids), len(topology), demand.steps, len(planted), n_kpi, n_al, n_log
     )
