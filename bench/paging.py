@@ -171,10 +171,14 @@ def concat_labels(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
 
 
 def pages_its_noc(doc: Mapping[str, object]) -> bool:
-    """Whether a stored incident paged: not one kept as a condition (or silenced) that
-    never became a recommended fault (the service's rule, restated for the benchmark)."""
-    states = {h.get("state") for h in doc.get("history", [])} | {doc.get("state")}  # type: ignore[union-attr]
-    return not (states & {"condition", "silenced"}) or "recommended" in states
+    """Whether a stored incident paged: not one kept as a condition or silenced that
+    never went on to be diagnosed as a fault (the service's rule, restated here)."""
+    if doc.get("state") in ("condition", "silenced"):
+        return False
+    states = {h.get("state") for h in doc.get("history", [])}  # type: ignore[attr-defined]
+    if not states & {"condition", "silenced"}:
+        return True
+    return bool(states & {"diagnosed", "verified", "recommended"})
 
 
 def document_pages(docs: Sequence[Mapping]) -> list[Page]:  # type: ignore[type-arg]

@@ -274,10 +274,12 @@ def test_serve_kill_restart_receiver_down_then_up(
 
     # every alert once per (dedup key, event); none lost, none dead. An incident kept as
     # a condition (issue 17: busy hour, fade within margin) is stored but never pages,
-    # unless it later became a recommended fault.
+    # unless it later grew into a fault (diagnosed onwards).
     def pages(d: dict) -> bool:
-        states = {h.get("state") for h in d.get("history", [])} | {d["state"]}
-        return "condition" not in states or "recommended" in states
+        states = {h.get("state") for h in d.get("history", [])}
+        if d["state"] == "condition":
+            return False
+        return "condition" not in states or bool(states & {"diagnosed", "verified", "recommended"})
 
     expected = Counter()
     for d in docs:

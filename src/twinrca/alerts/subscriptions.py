@@ -76,11 +76,15 @@ def alerts_for(
 
 
 def paged(doc: IncidentDoc) -> bool:
-    """Whether the incident pages: not one kept as a condition (or silenced) that never
-    became a recommended fault."""
+    """Whether the incident pages: not one kept as a condition or silenced that never
+    went on to be diagnosed as a fault (a condition that grew into a fault, a fault
+    left standing when its silence ended)."""
+    if doc.state in (IncidentState.CONDITION, IncidentState.SILENCED):
+        return False
     states = {h.get("state") for h in doc.history}
-    quiet = doc.state is IncidentState.CONDITION or bool(states & {"condition", "silenced"})
-    return not quiet or "recommended" in states
+    if not states & {"condition", "silenced"}:
+        return True
+    return bool(states & {"diagnosed", "verified", "recommended"})
 
 
 def secrets_by_url(store: Store) -> dict[str, str]:

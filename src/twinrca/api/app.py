@@ -22,6 +22,7 @@ from twinrca.api.routers import (
     ops,
     predictions,
     scenarios,
+    silences,
     ves,
     webhooks,
 )
@@ -62,6 +63,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         network.topology_router,
         scenarios.router,
         webhooks.router,
+        silences.router,
         ves.router,
         deadletters.router,
     ):

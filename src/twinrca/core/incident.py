@@ -107,6 +107,9 @@ class IncidentDoc(BaseModel):
     #: the "no fault / condition" outcome: ``probability``, ``threshold``, ``evidence``
     #: (set when the diagnoser keeps the incident as a condition)
     condition: dict[str, Any] | None = None
+    #: the silence (maintenance window) that keeps it from paging: ``silence_id``,
+    #: ``ends_at``, ``comment``, ``created_by``
+    silence: dict[str, Any] | None = None
     #: what the incident was made of when last diagnosed (re-runs skip it when unchanged)
     fingerprint: str = ""
 

@@ -151,6 +151,9 @@ class IncidentState(enum.StrEnum):
     #: no fault: a condition of a working network (busy hour, fade within margin, ...),
     #: kept and shown, not paged; it can still grow into a fault (diagnosed onwards)
     CONDITION = "condition"
+    #: inside a maintenance window / silence: kept and shown, not paged, not diagnosed
+    #: further; diagnosed as usual once no silence covers it
+    SILENCED = "silenced"
     DIAGNOSED = "diagnosed"
     VERIFIED = "verified"
     RECOMMENDED = "recommended"

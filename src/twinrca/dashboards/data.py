@@ -35,7 +35,15 @@ __all__ = [
 ]
 
 SEVERITIES = ("CRITICAL", "MAJOR", "MINOR", "WARNING", "INDETERMINATE", "CLEARED")
-OPEN_STATES = ("open", "condition", "diagnosed", "verified", "recommended", "acknowledged")
+OPEN_STATES = (
+    "open",
+    "condition",
+    "silenced",
+    "diagnosed",
+    "verified",
+    "recommended",
+    "acknowledged",
+)
 ELEMENT_STATES = ("incident root", "in incident", "at risk", "ok")
 HORIZON_BUCKETS = ((0, 30, "≤30 min"), (30, 120, "30 min–2 h"), (120, 720, "2–12 h"))
 _INCIDENT_COLUMNS = [

@@ -45,6 +45,7 @@ from twinrca.detect.detector import (
     detect_window,
 )
 from twinrca.detect.episodes import Coverage, reporting_period
+from twinrca.detect.silences import Silence, active_silences, covering
 from twinrca.fmea.catalogue import Catalogue
 from twinrca.runtime import stages
 from twinrca.runtime.documents import incident_document
@@ -72,6 +73,8 @@ class Pipeline:
     plugins: Sequence[LoadedPlugin] = ()
     params: CellParams | None = None
     base_url: str = ""
+    _silences: list[Silence] = field(default_factory=list, init=False, repr=False)
+    _data_now: pd.Timestamp | None = field(default=None, init=False, repr=False)
 
     def run_window(
         self, start: datetime | None = None, end: datetime | None = None
@@ -99,6 +102,8 @@ class Pipeline:
         detected = detection.incidents
         if not detected:
             return []
+        self._silences = active_silences(self.store.list_documents("silence", limit=10_000))
+        self._data_now = _newest(alarms, kpis)
         demand = demand if demand is not None else self._demand(kpis)
         known: list[IncidentDoc] = []
         quiet = pd.Timedelta(0)
@@ -203,7 +208,7 @@ class Pipeline:
         ranked = stages.diagnose(inc, diagnosers, top=self.config.verify_top)
         t_diag = time.perf_counter()
         doc = self._diagnosed(inc, ranked, key, made_of, prior)
-        kept = self._condition(inc, doc, prior)
+        kept = self._silenced(inc, doc, ranked) or self._condition(inc, doc, prior)
         if kept is not None:
             kept = kept.model_copy(update={"timings": {"diagnose_s": t_diag - t0}})
             return self._persist(inc, kept, prior, alarms, made_of)
@@ -231,13 +236,46 @@ class Pipeline:
         doc = doc.model_copy(update={"timings": timings})
         return self._persist(inc, doc, prior, alarms, made_of)
 
+    def _silenced(
+        self, inc: DetectedIncident, doc: IncidentDoc, ranked: list[RootCauseCandidate]
+    ) -> IncidentDoc | None:
+        """The incident kept as silenced (not paged, no verification, no remediation)
+        when an active silence covers its top candidate, region and failure mode at the
+        time it started; None otherwise."""
+        if not self._silences:
+            return None
+        top = ranked[0] if ranked else None
+        hit = covering(
+            self._silences,
+            at=pd.Timestamp(inc.group.start),
+            elements=[top.element] if top else list(inc.group.elements),
+            region=doc.region,
+            failure_mode=top.failure_mode if top else None,
+            topology=self.topology,
+            still=self._data_now,
+        )
+        if hit is None:
+            return None
+        return doc.model_copy(
+            update={
+                "state": IncidentState.SILENCED,
+                "remediations": [],
+                "silence": {
+                    "silence_id": hit.silence_id,
+                    "ends_at": hit.ends_at.isoformat(),
+                    "comment": hit.comment,
+                    "created_by": hit.created_by,
+                },
+            }
+        )
+
     def _condition(
         self, inc: DetectedIncident, doc: IncidentDoc, prior: IncidentDoc | None
     ) -> IncidentDoc | None:
         """The incident kept as a condition (severity warning, no verification, no
         remediation, not paged) when the diagnoser says no fault; None otherwise, or
         when it is already past diagnosis (it paged: it stays a fault)."""
-        if prior is not None and before(IncidentState.CONDITION, prior.state):
+        if prior is not None and before(IncidentState.SILENCED, prior.state):
             return None
         judge = getattr(self.diagnoser, "condition", None)
         verdict = judge(inc.evidence) if judge is not None else None
@@ -327,3 +365,14 @@ def _stamped(doc: IncidentDoc, prior: IncidentDoc | None) -> IncidentDoc:
     if prior is None or prior.state != doc.state:
         history.append({"state": str(doc.state), "at": utcnow().isoformat(), "by": "twinrca"})
     return doc.model_copy(update={"history": history})
+
+
+def _newest(alarms: pd.DataFrame, kpis: pd.DataFrame) -> pd.Timestamp | None:
+    """The newest event or reporting period of the run's frames (data time)."""
+    times = [
+        pd.to_datetime(f[c], utc=True).max()
+        for f, c in ((alarms, "event_time"), (kpis, "period_end"))
+        if len(f) and c in f.columns
+    ]
+    times = [t for t in times if pd.notna(t)]
+    return max(times) if times else None
