@@ -145,9 +145,7 @@ def test_an_incident_inside_a_maintenance_window_is_kept_silenced_and_not_paged(
     assert doc.alarms and doc.alarms[0].managed_object == cell  # kept and shown
     assert store.outbox_claim(100) == []
     # it clears inside the window: resolved, still no page
-    (done,) = _run(
-        store, topo, [_alarm("a1", cell, T0), _alarm("a1", cell, T0 + H / 2, "cleared")]
-    )
+    (done,) = _run(store, topo, [_alarm("a1", cell, T0), _alarm("a1", cell, T0 + H / 2, "cleared")])
     assert done.state is IncidentState.RESOLVED
     assert "silenced" in {h["state"] for h in done.history}
     assert store.outbox_claim(100) == []
