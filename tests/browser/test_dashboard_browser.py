@@ -28,7 +28,12 @@ ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-PAGES = [("Predictions", "Predicted faults"), ("FMEA", "FMEA"), ("Twin lab", "Twin lab")]
+PAGES = [
+    ("Predictions", "Predicted faults"),
+    ("FMEA", "FMEA"),
+    ("Twin lab", "Twin lab"),
+    ("Silences", "Silences"),
+]
 
 
 def _free_port() -> int:

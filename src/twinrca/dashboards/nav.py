@@ -8,13 +8,14 @@ import streamlit as st
 
 __all__ = ["PAGE_NAMES", "page", "pages"]
 
-PAGE_NAMES = ("overview", "incident", "predictions", "fmea", "twin_lab")
+PAGE_NAMES = ("overview", "incident", "predictions", "fmea", "twin_lab", "silences")
 _TITLES = {
     "overview": ("Overview", ":material/map:"),
     "incident": ("Incident", ":material/emergency:"),
     "predictions": ("Predictions", ":material/timeline:"),
     "fmea": ("FMEA", ":material/table_chart:"),
     "twin_lab": ("Twin lab", ":material/science:"),
+    "silences": ("Silences", ":material/notifications_off:"),
 }
 
 

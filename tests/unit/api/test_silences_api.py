@@ -72,6 +72,8 @@ def test_create_list_and_expire_a_silence(api) -> None:
             "ends_at must be after starts_at",
         ),
         ({"regions": ["r0"], "duration_min": -5}, "greater than 0"),
+        ({"regions": ["r0"], "duration_min": 10**7}, "duration_min: between 0 and a year"),
+        ({"regions": ["mars"], "duration_min": 10}, "regions: unknown region"),
     ],
 )
 def test_bad_silences_are_refused_with_the_field(api, body, says) -> None:

@@ -9,13 +9,14 @@ from twinrca.dashboards import actions
 from twinrca.fmea.catalogue import load_catalogue
 from twinrca.store import open_store
 
-PAGES = ("overview", "incident", "predictions", "fmea", "twin_lab")
+PAGES = ("overview", "incident", "predictions", "fmea", "twin_lab", "silences")
 TITLES = {
     "overview": "Network overview",
     "incident": "Incident",
     "predictions": "Predicted faults",
     "fmea": "FMEA",
     "twin_lab": "Twin lab",
+    "silences": "Silences",
 }
 
 
@@ -159,3 +160,24 @@ def test_api_key_is_required_and_checked(seeded, app_env):
     at.sidebar.button[0].click().run()
     assert [t.value for t in at.title] == ["Network overview"]
     assert at.session_state["tenant"] == "acme"
+
+
+def test_silences_page_creates_lists_and_expires_a_silence(seeded, app_env):
+    app_env(seeded.path)
+    at = run_page("silences")
+    assert any("No active silence" in i.value for i in at.info)
+    at.text_input(key="sil_elements").input("nowhere:1")
+    at.button[0].click().run()  # the form's submit button
+    assert any("unknown element" in e.value for e in at.error)
+    at.text_input(key="sil_elements").input("")
+    at.text_input(key="sil_regions").input("")
+    at.text_input(key="sil_modes").input("FM-PWR-MAINS")
+    at.text_input(key="sil_comment").input("generator test")
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert list(table["failure_modes"]) == ["FM-PWR-MAINS"]
+    assert list(table["comment"]) == ["generator test"]
+    at.button(key="sil_expire").click().run()
+    assert not at.exception
+    assert any("No active silence" in i.value for i in at.info)
