@@ -183,7 +183,7 @@ def heldout_band(resid: dict[str, np.ndarray], per_day: int, floors: dict[str, f
         ps[kpi], qs[kpi] = _exceedance(z)
         ks.append(_run_length(ps[kpi], qs[kpi], per_day))
     k = max(ks)
-    lasting = max(int(round(LASTING_DAYS * per_day)), 4 * k)
+    lasting = max(round(LASTING_DAYS * per_day), 4 * k)
     return DriftBand(centre, scale, k, lasting, ps, qs, dict(floors))
 
 

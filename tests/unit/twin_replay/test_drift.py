@@ -1,4 +1,4 @@
-"""Twin drift: a cell whose capacity changes mid-run leaves its calibrated band, the others do not."""
+"""Twin drift: a cell whose capacity changes mid-run leaves its calibrated band, others do not."""
 
 from __future__ import annotations
 
