@@ -156,10 +156,8 @@ class Calibration:
             out[rows] = new[their]
             return out
 
-        params = CellParams(
-            *(put(getattr(a.params, n), getattr(b.params, n)) for n in _PARAMS),
-            a.params.compensation,
-        )
+        cap, scale, sens, noise = (put(getattr(a.params, n), getattr(b.params, n)) for n in _PARAMS)
+        params = CellParams(cap, scale, sens, noise, a.params.compensation)
         # the part's level is at its own reference day: move it to this one's
         ap, bp = a.profile, b.profile
         level_b = bp.level * np.exp(bp.trend * (ap.ref_day - bp.ref_day))
@@ -295,9 +293,9 @@ def calibrate_kpis(
     heldout["holdout_days"] = float(n_out // per_day)
     floors = {"prb_utilisation": 1.0, "dl_throughput_mbps": _floor(g["dl_throughput_mbps"][:, fit])}
     expected = {"prb_utilisation": pred_prb, "dl_throughput_mbps": pred_thr}
-    obs = {k: g[k][:, n_fit:] for k in DRIFT_KPIS}
+    later = {k: g[k][:, n_fit:] for k in DRIFT_KPIS}
     band = heldout_band(
-        residuals(obs, expected, g["availability"][:, n_fit:], floors), per_day, floors
+        residuals(later, expected, g["availability"][:, n_fit:], floors), per_day, floors
     )
 
     def dt(x: np.datetime64) -> datetime:
