@@ -15,7 +15,8 @@ horizon: wider residuals).
   +50 % (a new carrier). ``drift_detected``: share of changed cells with a finding
   opened at or after their change; ``drift_delay_periods``: median periods from the
   change to the detection; ``drift_lasting``: share of changed cells whose finding
-  became lasting (the refit trigger) by the end.
+  became lasting (the refit trigger) by the end; ``drift_detected_minus40`` and
+  ``drift_detected_plus50``: the detected share per kind of change.
 * Healthy run (same network, no change): ``drift_false_per_1000_cell_days``: findings
   (a cell and onset, whatever the KPIs) per 1000 cell-days of monitoring; the same on
   the unchanged cells of the changed run is ``drift_false_per_1000_cell_days_changed_run``.
@@ -120,18 +121,22 @@ def drift(quick: bool, seed: int) -> dict:
     found = _daily(changed, ids, times, topo, n_fit, per_day)
     moved_ids = {ids[i]: int(t) for i, t in zip(moved, at, strict=True)}
     delays, lasting = [], 0
-    for cell, t in moved_ids.items():
+    hit = {0.6: 0, 1.5: 0}
+    for (cell, t), f_cap in zip(moved_ids.items(), factor, strict=True):
         t_change = int(times[t].astype("datetime64[s]").astype(np.int64))
         mine = [f for f in found if f.element == cell and f.onset.timestamp() >= t_change]
         if mine:
             first = min(mine, key=lambda f: f.detected)
             delays.append((first.detected.timestamp() - t_change) / step_s)
             lasting += any(f.lasting for f in mine)
+            hit[float(f_cap)] += 1
     n_m = len(moved_ids)
     return {
         "drift_detected": round(len(delays) / n_m, 4),
         "drift_delay_periods": float(np.median(delays)) if delays else None,
         "drift_lasting": round(lasting / n_m, 4),
+        "drift_detected_minus40": round(hit[0.6] / int((factor == 0.6).sum()), 4),
+        "drift_detected_plus50": round(hit[1.5] / int((factor == 1.5).sum()), 4),
         "drift_false_per_1000_cell_days": round(1000 * events(quiet, set()) / cell_days, 3),
         "drift_false_per_1000_cell_days_fixed_calibration": round(
             1000 * events(fixed, set()) / cell_days, 3
