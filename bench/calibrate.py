@@ -1,6 +1,6 @@
 """Calibration of the twin to a network whose cells differ from the twin's defaults.
 
-    python -m bench.calibrate --json [--quick] [--lte PATH] [--no-verify]
+    python -m bench.calibrate --json [--quick] [--lte PATH] [--no-verify] [--no-drift]
 
 (a) ``param_recovery_err``, ``mape_prb``, ``naive_mape_prb``, ``mape_thr``,
 ``naive_mape_thr``: twin networks whose true cell parameters are drawn away from the
@@ -24,6 +24,10 @@ the cell's fit rows in the same 15-minute slot (the only seasonal forecast a fil
 without dates allows). MAPE over rows above the 5th percentile of the fit rows'
 throughput. ``lte_mape_thr_linear``: the twin kernel's own relation (thr = capacity x
 PRB share, capacity the median ratio).
+
+(d) ``drift_detected``, ``drift_delay_periods``, ``drift_false_per_1000_cell_days``:
+cells whose capacity changes (-40 %, +50 %) after the calibration, see
+:mod:`bench.calibrate_drift`.
 """
 
 from __future__ import annotations
@@ -199,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="a smaller network")
     ap.add_argument("--lte", type=Path, default=LTE_DEFAULT, help="the LTE cell KPI CSV")
     ap.add_argument("--no-verify", dest="verify", action="store_false", help="skip part (b)")
+    ap.add_argument("--no-drift", dest="drift", action="store_false", help="skip part (d)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -215,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"LTE set not found at {args.lte}: part (c) skipped", file=sys.stderr)
         out["lte_mape_thr"] = out["lte_naive_mape_thr"] = None
+    if args.drift:
+        from bench.calibrate_drift import drift
+
+        out.update(drift(quick=args.quick, seed=args.seed))
+        print(f"(d) drift done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(out))
     return 0

@@ -33,6 +33,7 @@ __all__ = [
     "require_tenant",
     "scenario_jobs",
     "topology",
+    "twin_calibration",
 ]
 
 log = logging.getLogger(__name__)
@@ -203,6 +204,22 @@ def fmea_frames(key: StoreKey) -> tuple[pd.DataFrame, pd.DataFrame]:
 @st.cache_data(ttl=2, show_spinner=False)
 def scenario_jobs(key: StoreKey) -> list[dict[str, Any]]:
     return _store(key).list_documents("scenario_job", limit=50)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def twin_calibration(key: StoreKey) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The calibration panel: summary of the current calibration, per-cell frame."""
+    from twinrca.dashboards.twin_data import calibration_summary, twin_cells_frame
+
+    store = _store(key)
+    history = store.twin_calibration_history()
+    doc = history[-1].doc if history else None
+    latest = history[-1] if history else None
+    summary = calibration_summary(
+        doc, latest.version if latest else None, latest.recorded_at if latest else None
+    )
+    drift = store.list_documents("drift", limit=10_000)
+    return summary, twin_cells_frame(doc, drift)
 
 
 def clear_incident_cache() -> None:

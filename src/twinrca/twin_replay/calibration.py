@@ -13,6 +13,7 @@ JSON (:meth:`Calibration.to_json`) for the store.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,7 @@ import pandas as pd
 
 from twinrca.core.errors import ValidationError
 from twinrca.core.topology import Element, ElementKind, Topology
+from twinrca.twin_replay.drift import DRIFT_KPIS, DriftBand, heldout_band, residuals
 from twinrca.twin_replay.fit import (
     DemandProfile,
     FitResult,
@@ -42,6 +44,7 @@ KPI_FIELDS: dict[str, str] = {
     "drop": "drop_rate",
 }
 _NEED = ("prb_utilisation", "dl_throughput_mbps")
+_PARAMS = ("capacity", "scale", "sensitivity", "noise")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,7 @@ class Calibration:
     fit_end: datetime
     heldout: dict[str, float]  # mape_prb, naive_mape_prb, mape_thr, naive_mape_thr, ...
     fit: FitResult
+    drift: DriftBand | None = None  # the held-out residual band (None: an older version)
 
     @property
     def params(self) -> CellParams:
@@ -91,6 +95,7 @@ class Calibration:
             "band": arr(self.fit.band),
             "fitted": [bool(x) for x in self.fit.fitted],
             "congested": [int(x) for x in self.fit.congested],
+            "drift": None if self.drift is None else self.drift.to_json(),
         }
 
     @classmethod
@@ -123,6 +128,7 @@ class Calibration:
             np.asarray(doc["congested"], dtype=np.int64),
         )
         heldout = {k: (float("nan") if v is None else float(v)) for k, v in doc["heldout"].items()}
+        drift = DriftBand.from_json(doc["drift"]) if doc.get("drift") else None
         return cls(
             tuple(doc["cells"]),
             step,
@@ -130,6 +136,47 @@ class Calibration:
             datetime.fromisoformat(doc["fit_end"]),
             heldout,
             fit,
+            drift,
+        )
+
+    def merged(self, part: Calibration, only: Iterable[str] | None = None) -> Calibration:
+        """This calibration with the cells of ``part`` (a refit of a few cells on newer
+        data; ``only``: those of them) taking ``part``'s parameters, profile and band;
+        the rest unchanged."""
+        index = {c: i for i, c in enumerate(self.cells)}
+        keep = set(part.cells if only is None else only)
+        pairs = [(index[c], j) for j, c in enumerate(part.cells) if c in index and c in keep]
+        if not pairs or part.step_minutes != self.step_minutes:
+            return self
+        rows, their = (np.array(x, dtype=np.int64) for x in zip(*pairs, strict=True))
+        a, b = self.fit, part.fit
+
+        def put(mine: np.ndarray, new: np.ndarray) -> np.ndarray:
+            out = np.array(mine, copy=True)
+            out[rows] = new[their]
+            return out
+
+        cap, scale, sens, noise = (put(getattr(a.params, n), getattr(b.params, n)) for n in _PARAMS)
+        params = CellParams(cap, scale, sens, noise, a.params.compensation)
+        # the part's level is at its own reference day: move it to this one's
+        ap, bp = a.profile, b.profile
+        level_b = bp.level * np.exp(bp.trend * (ap.ref_day - bp.ref_day))
+        profile = DemandProfile(
+            ap.step_minutes,
+            put(ap.shape, bp.shape),
+            put(ap.level, level_b),
+            put(ap.trend, bp.trend),
+            ap.ref_day,
+        )
+        fit = FitResult(
+            params, profile, put(a.band, b.band), put(a.fitted, b.fitted),
+            put(a.congested, b.congested),
+        )  # fmt: skip
+        drift = self.drift
+        if drift is not None and part.drift is not None:
+            drift = drift.take(rows, part.drift, their)
+        return Calibration(
+            self.cells, self.step_minutes, self.fit_start, self.fit_end, self.heldout, fit, drift
         )
 
     def params_for(self, topology: Topology) -> CellParams:
@@ -172,9 +219,10 @@ def _wide(kpis: pd.DataFrame) -> pd.DataFrame:
 
 
 def kpi_grids(
-    kpis: pd.DataFrame, cells: list[str]
+    kpis: pd.DataFrame, cells: list[str], *, step_minutes: int | None = None
 ) -> tuple[np.ndarray, int, dict[str, np.ndarray]]:
-    """Period ends, step (minutes) and ``[cell, step]`` grids per KPI measurement name."""
+    """Period ends, step (minutes) and ``[cell, step]`` grids per KPI measurement name
+    (``step_minutes`` given: a single period is enough)."""
     wide = _wide(kpis)
     missing = [k for k in _NEED if k not in wide.columns]
     if missing:
@@ -183,9 +231,12 @@ def kpi_grids(
     if wide.empty:
         raise ValidationError("too_little_data", "no KPI rows of the cells to calibrate")
     times = pd.DatetimeIndex(sorted(wide["time"].unique()))
-    if len(times) < 2:
+    if step_minutes is not None:
+        step = int(step_minutes)
+    elif len(times) < 2:
         raise ValidationError("too_little_data", "calibration needs more than one period")
-    step = int(pd.Series(times).diff().median().total_seconds() // 60)
+    else:
+        step = int(pd.Series(times).diff().median().total_seconds() // 60)
     if step < 1 or 1440 % step:
         raise ValidationError("bad_step", f"reporting period of {step} min does not divide a day")
     full = pd.date_range(times[0], times[-1], freq=f"{step}min")
@@ -240,11 +291,17 @@ def calibrate_kpis(
         heldout[f"naive_mape_{key}"] = round(mape(naive, obs, both, floor), 3)
         heldout[f"mape_{key}_all"] = round(mape(pred, obs, ok, floor), 3)
     heldout["holdout_days"] = float(n_out // per_day)
+    floors = {"prb_utilisation": 1.0, "dl_throughput_mbps": _floor(g["dl_throughput_mbps"][:, fit])}
+    expected = {"prb_utilisation": pred_prb, "dl_throughput_mbps": pred_thr}
+    later = {k: g[k][:, n_fit:] for k in DRIFT_KPIS}
+    band = heldout_band(
+        residuals(later, expected, g["availability"][:, n_fit:], floors), per_day, floors
+    )
 
     def dt(x: np.datetime64) -> datetime:
         return pd.Timestamp(x).tz_localize("UTC").to_pydatetime()
 
-    return Calibration(tuple(cells), step, dt(times[0]), dt(times[n_fit - 1]), heldout, fr)
+    return Calibration(tuple(cells), step, dt(times[0]), dt(times[n_fit - 1]), heldout, fr, band)
 
 
 def _floor(x: np.ndarray) -> float:

@@ -162,8 +162,8 @@ def test_api_key_is_required_and_checked(seeded, app_env):
     assert at.session_state["tenant"] == "acme"
 
 
-def test_silences_page_creates_lists_and_expires_a_silence(seeded, app_env):
-    app_env(seeded.path)
+def test_silences_page_creates_lists_and_expires_a_silence(writable, app_env):
+    app_env(writable.path)
     at = run_page("silences")
     assert any("No active silence" in i.value for i in at.info)
     at.text_input(key="sil_elements").input("nowhere:1")
@@ -181,3 +181,39 @@ def test_silences_page_creates_lists_and_expires_a_silence(seeded, app_env):
     at.button(key="sil_expire").click().run()
     assert not at.exception
     assert any("No active silence" in i.value for i in at.info)
+
+
+def test_twin_page_shows_calibration_and_drift_per_cell(writable, app_env):
+    from twinrca.core.topology import ElementKind
+    from twinrca.twin_replay.calibration import calibrate_kpis
+    from twinrca.twin_replay.demand import generate_demand
+    from twinrca.twin_replay.generate import kpi_rows
+    from twinrca.twin_replay.network import generate_topology
+    from twinrca.twin_replay.simulate import simulate
+
+    topo = generate_topology(10, seed=1)
+    dem = generate_demand(topo, days=3, seed=1, surges=0)
+    res = simulate(topo, dem, [], seed=1, threshold_alarms=False)
+    doc = calibrate_kpis(kpi_rows(res, topo), topo).to_json()
+    drifting = topo.ids(ElementKind.CELL)[6]
+    store = open_store("embedded", path=writable.path, tenant="acme")
+    try:
+        store.put_twin_calibration(doc | {"reason": "first fit", "data_end": "2024-06-04"})
+        finding = {"element": drifting, "kpi": "prb_utilisation", "onset": "2024-06-05T06:15:00",
+                   "state": "open", "lasting": True, "z_mean": 5.9}  # fmt: skip
+        store.put_document("drift", f"{drifting}|prb_utilisation|x", finding)
+    finally:
+        store.close()
+    app_env(writable.path)
+    at = run_page("twin_lab")
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Version"] == "1"
+    assert metrics["Held-out MAPE thr"] == f"{doc['heldout']['mape_thr']:.1f} %"
+    cells = at.dataframe[0].value
+    assert len(cells) == 10
+    assert cells["cell"].iloc[0] == drifting and cells["drift"].iloc[0] == "open, lasting"
+    assert (cells["drift"].iloc[1:] == "").all()
+    scale = doc["drift"]["scale"]["prb_utilisation"]
+    row = doc["cells"].index(drifting)
+    assert cells["heldout_sd_prb_pct"].iloc[0] == round(100 * scale[row], 1)

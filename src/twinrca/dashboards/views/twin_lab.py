@@ -1,4 +1,5 @@
-"""Twin lab: start a labelled scenario generation (runs in a background process),
+"""Twin lab: the tenant's calibrated twin (calibration age, held-out error and drift
+finding per cell); start a labelled scenario generation (runs in a background process),
 watch its progress, download the dataset as a zip."""
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ def render(ctx: ui.Ctx) -> None:
         "Generate a labelled scenario on the network twin: "
         "EMS-like streams, tables and fault labels."
     )
+    _calibration(ctx)
+    st.subheader("Scenarios")
     with st.form("scenario"):
         c1, c2, c3, c4 = st.columns(4)
         cells = c1.number_input("Cells", 10, 20_000, 100, step=10, key="lab_cells")
@@ -36,6 +39,39 @@ def render(ctx: ui.Ctx) -> None:
         if st.form_submit_button("Generate", type="primary"):
             _submit(ctx, {"cells": cells, "days": days, "faults": faults, "seed": seed})
     _jobs(ctx)
+
+
+def _calibration(ctx: ui.Ctx) -> None:
+    st.subheader("Calibration")
+    summary, cells = ui.twin_calibration(ctx.key)
+    if not summary:
+        st.caption("The twin is not calibrated to this network yet (it uses default cells).")
+        return
+    c1, c2, c3, c4 = st.columns(4)
+    age = summary["age_h"]
+    c1.metric("Version", summary["version"], help=f"reason: {summary['reason']}")
+    c2.metric("Age", "?" if age is None else f"{age:.1f} h", help="since it was stored")
+    c3.metric(
+        "Held-out MAPE PRB",
+        _pct(summary["mape_prb"]),
+        help=f"seasonal naive {_pct(summary['naive_mape_prb'])}",
+    )
+    c4.metric(
+        "Held-out MAPE thr",
+        _pct(summary["mape_thr"]),
+        help=f"seasonal naive {_pct(summary['naive_mape_thr'])}",
+    )
+    drifting = int((cells["drift"].str.startswith("open")).sum())
+    st.caption(
+        f"Fitted {summary['fit_start']} to {summary['fit_end']}, data to {summary['data_end']}. "
+        f"{drifting} cell(s) drifting from the twin (out of band for "
+        f"{summary['drift_k']} periods or more)."
+    )
+    st.dataframe(cells, hide_index=True, width="stretch")
+
+
+def _pct(x: float | None) -> str:
+    return "?" if x is None else f"{x:.1f} %"
 
 
 def _submit(ctx: ui.Ctx, request: dict[str, Any]) -> None:
