@@ -249,7 +249,8 @@ def _warning_figures(  # type: ignore[no-untyped-def]
     )
 
     y, warn = ds.y, score >= threshold
-    ann = np.array([m in _announced_modes() for m in ds.mode]) & (y == 1)
+    names = _announced_modes()  # the catalogue read once, not per row
+    ann = np.array([m in names for m in ds.mode]) & (y == 1)
     keep = (y == 0) | ann
     fid = ds.fault_id
     n_ann = len(np.unique(fid[ann & (fid >= 0)]))

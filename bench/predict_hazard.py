@@ -2,7 +2,8 @@
 
 Per horizon, a LightGBM model (the same learner and features as the current model)
 trained on the target "a fault of an announceable mode (FMEA catalogue) starts within
-the horizon", calibrated (isotonic) on the validation twin run, its warning threshold the
+the horizon", trained on the training run, stopped early and calibrated (isotonic) on the
+validation twin run (:mod:`twinrca.predict.hazard_fit`), its warning threshold the
 lowest calibrated probability reaching precision 0.8 over every mode on that run. The
 horizons' probabilities of each test row are made monotone (cumulative max), and give
 the expected time to failure with its 10-90 % interval (:mod:`twinrca.predict.hazard`).
@@ -11,7 +12,6 @@ the expected time to failure with its 10-90 % interval (:mod:`twinrca.predict.ha
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,28 +23,22 @@ def announced(modes: np.ndarray, names: set[str]) -> np.ndarray:
 
 
 def fit_hazard(train, val, *, names: set[str], seed: int, config) -> tuple[Any, Any, float]:  # type: ignore[no-untyped-def]
-    """The model, its isotonic calibrator (validation run) and the warning threshold."""
-    from twinrca.predict.evaluate import threshold_for_precision
-    from twinrca.predict.hazard import IsotonicCalibrator
-    from twinrca.predict.pipeline import train_evaluate
+    """The model, its isotonic calibrator and the warning threshold
+    (:func:`twinrca.predict.hazard_fit.fit_hazard`: trained on the training run, stopped
+    and calibrated on the validation run, which holds announced faults)."""
+    from twinrca.predict.hazard_fit import fit_hazard as fit
 
-    target = replace(train, y=train.y * announced(train.mode, names))
-    ev = train_evaluate(target, test=val, seed=seed, config=config)
-    raw = ev.model.predict(ev.model.matrix(val.frame))
-    y_val = val.y * announced(val.mode, names)
-    cal = IsotonicCalibrator.fit(raw, y_val)
-    p = cal(raw)
-    thr = threshold_for_precision(val.y, p, 0.8)  # precision over every mode
+    m = fit(train, val, modes=names, seed=seed, config=config)
     print(
-        f"[bench.predict] hazard h={train.horizon_min:g}: "
-        f"{ev.model.booster.num_trees()} trees, threshold {thr:.3f}",
+        f"[bench.predict] hazard h={train.horizon_min:g}: {m.trees} trees, "
+        f"threshold {m.threshold:.3f}",
         file=sys.stderr,
     )
-    return ev.model, cal, thr
+    return m, m.calibrator, m.threshold
 
 
 def score(model, cal, frame: pd.DataFrame) -> np.ndarray:  # type: ignore[no-untyped-def]
-    return cal(model.predict(model.matrix(frame)))
+    return cal(model.raw(frame))
 
 
 def monotone_on(frames: dict[float, pd.DataFrame], probs: dict[float, np.ndarray]):  # type: ignore[no-untyped-def]
