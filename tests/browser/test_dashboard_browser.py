@@ -161,7 +161,7 @@ def test_every_page_loads_and_an_incident_shows_its_ranked_causes(server, browse
 
     for link, heading in PAGES:
         page.get_by_role("link", name=link).first.click()
-        page.get_by_role("heading", name=heading).wait_for()
+        page.get_by_role("heading", name=heading, exact=True).wait_for()
         _settled(page)
         _no_exception(page, link)
         _shot(page, link.lower().replace(" ", "_"))
