@@ -118,6 +118,7 @@ class SlidingDetector:
         self._region_of = {e.element_id: e.region for e in topology}
         self._scope: frozenset[str] | None = None
         self._kpis = pd.DataFrame()
+        self._warming: bool | None = None  # last warm-up state logged
         self._kpi_end: pd.Timestamp | None = None
         self._kpi_seen: pd.Timestamp | None = None
         self._kpi_moved = time.monotonic()  # the first KPIs are waited for from here
@@ -144,6 +145,38 @@ class SlidingDetector:
             self._resume_from = oldest - pd.Timedelta(hours=1)
             log.info("resuming %d unfinished incidents (oldest %s)", len(todo), oldest)
         return len(todo)
+
+    @property
+    def kpi_history(self) -> timedelta:
+        """How much KPI history the detector holds (data time)."""
+        if self._kpis.empty:
+            return timedelta(0)
+        t = self._kpis["period_end"]
+        return (t.max() - t.min()).to_pytimedelta()
+
+    @property
+    def warming_up(self) -> bool:
+        """True until the KPI baseline has ``min_baseline`` of history: no KPI-triggered
+        (silent-fault) incident opens before it."""
+        return self.kpi_history < self.config.min_baseline
+
+    def _say_warm_up(self) -> None:
+        """Log when the KPI baseline starts or ends warming up (once per change)."""
+        warming = self.warming_up
+        if warming == self._warming:
+            return
+        self._warming = warming
+        if warming:
+            log.info(
+                "KPI baseline warming up: %.1f h of %.1f h of history; no KPI-triggered "
+                "incidents until then",
+                self.kpi_history.total_seconds() / 3600,
+                self.config.min_baseline.total_seconds() / 3600,
+            )
+        else:
+            log.info(
+                "KPI baseline ready: %.1f h of history", self.kpi_history.total_seconds() / 3600
+            )
 
     @property
     def watermark(self) -> pd.Timestamp | None:
@@ -174,6 +207,7 @@ class SlidingDetector:
         if signature == self._last_signature and not retry and not scan:
             return TickResult(False, [], time.perf_counter() - t0, self.watermark, scope)
         self._calibrate()
+        self._say_warm_up()
         kpis = self._window_kpis()
         docs = self.pipeline.run_frames(
             alarms, kpis, baseline=self._current_baseline(), demand=self._current_demand()

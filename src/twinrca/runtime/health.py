@@ -48,6 +48,11 @@ class ServiceMetrics:
         self.regions = Gauge(
             "twinrca_service_regions", "Regions this instance diagnoses", registry=r
         )
+        self.kpi_baseline_ready = Gauge(
+            "twinrca_service_kpi_baseline_ready",
+            "1 once the KPI baseline has enough history for KPI-triggered incidents",
+            registry=r,
+        )
         self.webhooks = Counter(
             "twinrca_service_webhooks", "Webhook deliveries by outcome", ["outcome"], registry=r
         )

@@ -284,6 +284,7 @@ class Service:
             "failed": list(self._failed),
             "ticks": self._ticks,
             "watermark": str(self.detector.watermark) if hasattr(self, "detector") else None,
+            "kpi_baseline": _baseline_status(self.detector) if hasattr(self, "detector") else None,
         }
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
@@ -337,6 +338,7 @@ class Service:
         if result.watermark is not None:
             m.watermark.set(result.watermark.timestamp())
         m.regions.set(len(self._all_regions) if result.regions is None else len(result.regions))
+        m.kpi_baseline_ready.set(0 if self.detector.warming_up else 1)
         if result.ran:
             m.tick_seconds.observe(result.seconds)
             counts: dict[str, int] = {}
@@ -455,3 +457,12 @@ def _lower_priority(niceness: int = 10) -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
     except (AttributeError, OSError) as exc:
         log.debug("cannot lower the thread's priority: %s", exc)
+
+
+def _baseline_status(detector: Any) -> str:
+    """``ready`` or ``warming up (H h of M h)``: whether KPI-triggered incidents open."""
+    if not detector.warming_up:
+        return "ready"
+    have = detector.kpi_history.total_seconds() / 3600
+    need = detector.config.min_baseline.total_seconds() / 3600
+    return f"warming up ({have:.1f} h of {need:.1f} h of KPI history)"

@@ -283,3 +283,41 @@ def test_a_kpi_incident_is_superseded_when_the_faults_alarm_arrives_late(
     assert stored.history[-1]["note"] == f"superseded by alarm incident {alarm_doc.incident_id}"
     open_ = [d for d in store.list_documents("incident") if d["state"] != "resolved"]
     assert [d["incident_id"] for d in open_] == [alarm_doc.incident_id]
+
+
+def test_the_service_says_it_is_warming_up_and_opens_no_kpi_incident_before(
+    topo, sick, store, caplog
+) -> None:
+    """Issue 17 item 3: with less KPI history than the baseline needs, the sick cell opens
+    no KPI incident and the detector says it is warming up; with enough, it is ready."""
+    import logging
+
+    from twinrca.runtime.detect_loop import SlidingDetector, WindowConfig
+    from twinrca.runtime.runner import _baseline_status
+    from twinrca.store.base import WriteBatch
+
+    store.save_topology(topo)
+    short = _kpis(topo, TODAY, TODAY + pd.Timedelta(hours=14), sick)  # 14 h, fault inside
+    store.write_batch(WriteBatch(kpis=short.assign(granularity_s=900, suspect=False)))
+    pipe = Pipeline(store, topo, load_catalogue(), _TopElement(), PipelineConfig())  # type: ignore[arg-type]
+    det = SlidingDetector(store, pipe, topo, WindowConfig(kpi_wait_s=0.0))
+    with caplog.at_level(logging.INFO, logger="twinrca.runtime.detect_loop"):
+        for _ in range(40):
+            det.tick()
+    assert det.warming_up
+    assert _baseline_status(det).startswith("warming up (13.8 h of 23.0 h")
+    said = [r.getMessage() for r in caplog.records if "KPI baseline" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("KPI baseline warming up")
+    assert [d for d in store.list_documents("incident") if d.get("trigger") == "kpi"] == []
+    # the history arrives (three clean days before): the baseline is ready
+    history = _kpis(topo, DAY0, TODAY - PERIOD, None)
+    store.write_batch(WriteBatch(kpis=history.assign(granularity_s=900, suspect=False)))
+    det.close()
+    det = SlidingDetector(store, pipe, topo, WindowConfig(kpi_wait_s=0.0))
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="twinrca.runtime.detect_loop"):
+        for _ in range(40):
+            det.tick()
+    det.close()
+    assert not det.warming_up and _baseline_status(det) == "ready"
+    assert any(r.getMessage().startswith("KPI baseline ready") for r in caplog.records)
