@@ -12,7 +12,7 @@ from pydantic import ValidationError as PydanticError
 
 from twinrca.core.errors import NotFound, ValidationError
 from twinrca.core.timeutil import utcnow
-from twinrca.detect.silences import Silence
+from twinrca.detect.silences import Silence, active_silences
 from twinrca.store.base import Store
 
 __all__ = ["create_silence", "expire_silence", "list_silences"]
@@ -75,15 +75,8 @@ def create_silence(
 def list_silences(store: Store, *, expired: bool = False) -> list[Silence]:
     """The tenant's silences not yet ended (all of them with ``expired``), newest first."""
     now = utcnow()
-    out = []
-    for d in store.list_documents("silence", limit=10_000):
-        try:
-            s = Silence.model_validate(d)
-        except PydanticError:
-            continue
-        if expired or s.ends_at > now:
-            out.append(s)
-    return out
+    stored = active_silences(store.list_documents("silence", limit=10_000))
+    return [s for s in stored if expired or s.ends_at > now]
 
 
 def expire_silence(store: Store, silence_id: str) -> Silence:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pytest
+from tests.unit.diagnosis._alarm_rows import alarm_row
 
 from twinrca.alerts.subscriptions import alerts_for
 from twinrca.causal.conditions import ConditionModel, ConditionVerdict
@@ -31,20 +32,7 @@ CELL_DOWN = ("COMMUNICATIONS_ALARM", "lossOfSignal", "Cell down", "CRITICAL")
 NO_KPIS = pd.DataFrame(columns=["managed_object", "measurement", "period_end", "value"])
 
 
-def _alarm(aid: str, el: str, at: pd.Timestamp, kind: tuple[str, ...], state: str = "raised"):
-    ty, pc, sp, sev = kind
-    return {
-        "alarm_id": aid,
-        "notification_id": 2 if state == "cleared" else 1,
-        "managed_object": el,
-        "event_time": at,
-        "alarm_type": ty,
-        "probable_cause": pc,
-        "specific_problem": sp,
-        "perceived_severity": "CLEARED" if state == "cleared" else sev,
-        "state": state,
-        "additional_text": "",
-    }
+_alarm = alarm_row
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pytest
+from tests.unit.diagnosis._alarm_rows import alarm_row
 
 from twinrca.core.records import IncidentState, RootCauseCandidate
 from twinrca.core.topology import ElementKind, Topology
@@ -74,19 +75,7 @@ def test_a_silence_covers_incidents_started_inside_it_until_it_ends(topo: Topolo
 
 # --- through the pipeline ------------------------------------------------------------------
 def _alarm(aid: str, el: str, at: pd.Timestamp, state: str = "raised") -> dict:
-    ty, pc, sp, sev = RU
-    return {
-        "alarm_id": aid,
-        "notification_id": 2 if state == "cleared" else 1,
-        "managed_object": el,
-        "event_time": at,
-        "alarm_type": ty,
-        "probable_cause": pc,
-        "specific_problem": sp,
-        "perceived_severity": "CLEARED" if state == "cleared" else sev,
-        "state": state,
-        "additional_text": "",
-    }
+    return alarm_row(aid, el, at, RU, state)
 
 
 @dataclass
