@@ -53,7 +53,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = 11
-TERMINAL = ("recommended", "resolved", "condition")
+TERMINAL = ("recommended", "resolved", "condition", "follow_up")
 
 
 def say(msg: str) -> None:

@@ -8,7 +8,9 @@ planted fault, next to an Alertmanager-style baseline measured on the same alarm
 - ``merged_faults``: paged incidents matched by two or more planted faults;
 - ``condition_recall``: labelled non-fault conditions that no paged incident holds
   (kept as conditions, or never opened one); None when the run has none;
-- ``compression``: raw alarms (raise notifications) / paged incidents.
+- ``compression``: raw alarms (raise notifications) / paged incidents;
+- ``follow_ups``: incidents kept under an open incident with the same diagnosed root
+  cause (twinrca.detect.followups); a fault matched to one counts through its parent.
 
 Baseline (``alertmanager``): one page per (element, alarm type) group, a group collecting
 the raises of its key for 5 minutes from its first (``group_by: [element, alarm type]``,
@@ -37,6 +39,8 @@ __all__ = [
 ]
 
 GROUP_WINDOW = pd.Timedelta(minutes=5)
+#: states of an incident that does not page (serve's alerts.subscriptions.QUIET_STATES)
+_QUIET = frozenset({"condition", "silenced", "follow_up"})
 SLACK = pd.Timedelta(minutes=30)
 
 
@@ -51,6 +55,8 @@ class Page:
     end: pd.Timestamp
     top_element: str | None
     paged: bool = True
+    #: the key of the open incident this one follows up (it does not page itself)
+    follows: str | None = None
 
 
 def raised(alarms: pd.DataFrame) -> pd.DataFrame:
@@ -129,6 +135,8 @@ def paging_metrics(
     held: Counter[str] = Counter()
     for i, lab in enumerate(labels.itertuples(index=False)):
         p = by_key.get(match.get(i, ""))
+        if p is not None and p.follows is not None:
+            p = by_key.get(p.follows)
         if p is None or not p.paged:
             continue
         held[p.key] += 1
@@ -146,6 +154,7 @@ def paging_metrics(
         "paged_per_fault": round(len(paged) / n_faults, 4) if n_faults else None,
         "fault_recall": round(recalled / n_faults, 4) if n_faults else None,
         "merged_faults": sum(n >= 2 for n in held.values()),
+        "follow_ups": sum(p.follows is not None for p in pages),
         "condition_recall": cond,
         "conditions": 0 if conditions is None else len(conditions),
         "compression": round(raw_alarms / max(1, len(paged)), 3),
@@ -173,10 +182,10 @@ def concat_labels(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
 def pages_its_noc(doc: Mapping[str, object]) -> bool:
     """Whether a stored incident paged: not one kept as a condition or silenced that
     never went on to be diagnosed as a fault (the service's rule, restated here)."""
-    if doc.get("state") in ("condition", "silenced"):
+    if doc.get("state") in _QUIET:
         return False
     states = {h.get("state") for h in doc.get("history", [])}  # type: ignore[attr-defined]
-    if not states & {"condition", "silenced"}:
+    if not states & _QUIET:
         return True
     return bool(states & {"diagnosed", "verified", "recommended"})
 
@@ -195,6 +204,7 @@ def document_pages(docs: Sequence[Mapping]) -> list[Page]:  # type: ignore[type-
                 pd.Timestamp(end),
                 str(cands[0]["element"]) if cands else None,
                 paged=pages_its_noc(d),
+                follows=str(d["follow_up_of"]) if d.get("follow_up_of") else None,
             )
         )
     return out

@@ -46,6 +46,8 @@ from bench.paging import (
     with_baseline,
 )
 from twinrca.causal.diagnosis import signature
+from twinrca.detect.detector import clear_times
+from twinrca.detect.followups import follow_ups, opened
 from twinrca.fmea.catalogue import Catalogue, load_catalogue
 from twinrca.training.diagnoser import labelled_run, new_diagnoser, twin_run
 from twinrca.training.twin_data import AlarmNoise
@@ -236,12 +238,17 @@ def _show_miss(seed: int, truth, ranked, checked, ver) -> None:
     print(f"    verified top-1: {_keys(checked)[:1]}", file=sys.stderr)
 
 
-def incident_pages(key: str, incidents, diag) -> list[Page]:
-    """Detected incidents as pages: those the diagnoser keeps as a condition do not page."""
-    out = []
+def incident_pages(key: str, incidents, diag, alarms: pd.DataFrame) -> list[Page]:
+    """Detected incidents as pages: those the diagnoser keeps as a condition do not
+    page, nor do follow-ups of an open incident with the same top cause (as serve)."""
+    out, opens = [], []
+    cleared = clear_times(alarms.reset_index(drop=True))
     for i, inc in enumerate(incidents):
         top = diag.rank(inc.evidence, top=1)
         verdict = diag.condition(inc.evidence)
+        pages = verdict is None or not verdict.condition
+        cause = (top[0].element, top[0].failure_mode) if top else None
+        opens.append(opened(f"{key}:{i}", inc, cleared, cause=cause, pages=pages))
         out.append(
             Page(
                 f"{key}:{i}",
@@ -249,16 +256,17 @@ def incident_pages(key: str, incidents, diag) -> list[Page]:
                 pd.Timestamp(inc.group.start),
                 pd.Timestamp(inc.group.end),
                 top[0].element if top else None,
-                paged=verdict is None or not verdict.condition,
+                paged=pages,
             )
         )
-    return out
+    parents = follow_ups(opens)
+    return [replace(p, paged=False, follows=parents[p.key]) if p.key in parents else p for p in out]
 
 
 def add_paging(pg: dict, seed: int, tw, diag, topo) -> None:
     """One test run's pages (ours and the Alertmanager baseline's), labels and matches."""
     base = sum(len(x) for x in pg["labels"])
-    pages = incident_pages(str(seed), tw.incidents, diag)
+    pages = incident_pages(str(seed), tw.incidents, diag, tw.alarms)
     am = [replace(p, key=f"{seed}:{p.key}") for p in alertmanager_pages(tw.alarms)]
     pg["pages"] += pages
     pg["am"] += am

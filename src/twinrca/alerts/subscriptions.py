@@ -18,7 +18,14 @@ from twinrca.core.incident import IncidentDoc
 from twinrca.core.records import IncidentState
 from twinrca.store.base import Store
 
-__all__ = ["ALERTING_STATES", "alert_key", "alerts_for", "paged", "secrets_by_url"]
+__all__ = [
+    "ALERTING_STATES",
+    "QUIET_STATES",
+    "alert_key",
+    "alerts_for",
+    "paged",
+    "secrets_by_url",
+]
 
 #: the lifecycle steps that notify NOC tools
 ALERTING_STATES = {IncidentState.RECOMMENDED, IncidentState.ACKNOWLEDGED, IncidentState.RESOLVED}
@@ -75,14 +82,18 @@ def alerts_for(
     return out
 
 
+#: states of an incident kept and shown but not paged
+QUIET_STATES = (IncidentState.CONDITION, IncidentState.SILENCED, IncidentState.FOLLOW_UP)
+
+
 def paged(doc: IncidentDoc) -> bool:
-    """Whether the incident pages: not one kept as a condition or silenced that never
-    went on to be diagnosed as a fault (a condition that grew into a fault, a fault
+    """Whether the incident pages: not one kept as a condition, silenced or a follow-up
+    that never went on to be diagnosed as a fault (a condition that grew into a fault, a fault
     left standing when its silence ended)."""
-    if doc.state in (IncidentState.CONDITION, IncidentState.SILENCED):
+    if doc.state in QUIET_STATES:
         return False
     states = {h.get("state") for h in doc.history}
-    if not states & {"condition", "silenced"}:
+    if not states & {str(s) for s in QUIET_STATES}:
         return True
     return bool(states & {"diagnosed", "verified", "recommended"})
 

@@ -110,6 +110,11 @@ class IncidentDoc(BaseModel):
     #: the silence (maintenance window) that keeps it from paging: ``silence_id``,
     #: ``ends_at``, ``comment``, ``created_by``
     silence: dict[str, Any] | None = None
+    #: a follow-up: the id of the open incident with the same root cause it is kept under
+    follow_up_of: str | None = None
+    #: data time when it was resolved by the service: its last alarm's clear (a
+    #: KPI-triggered incident: its last anomalous period)
+    cleared_at: datetime | None = None
     #: what the incident was made of when last diagnosed (re-runs skip it when unchanged)
     fingerprint: str = ""
 

@@ -154,6 +154,9 @@ class IncidentState(enum.StrEnum):
     #: inside a maintenance window / silence: kept and shown, not paged, not diagnosed
     #: further; diagnosed as usual once no silence covers it
     SILENCED = "silenced"
+    #: the same diagnosed root cause as an open incident that paged: kept under it
+    #: (``follow_up_of``), not paged again; diagnosed as usual once that one is resolved
+    FOLLOW_UP = "follow_up"
     DIAGNOSED = "diagnosed"
     VERIFIED = "verified"
     RECOMMENDED = "recommended"

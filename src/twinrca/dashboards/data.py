@@ -39,6 +39,7 @@ OPEN_STATES = (
     "open",
     "condition",
     "silenced",
+    "follow_up",
     "diagnosed",
     "verified",
     "recommended",

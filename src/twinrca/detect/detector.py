@@ -33,6 +33,7 @@ __all__ = [
     "Detection",
     "IncidentEvidence",
     "alarm_reach",
+    "clear_times",
     "detect_incidents",
     "detect_window",
 ]
@@ -120,7 +121,7 @@ def detect_incidents(
         anomalies["period_end"] = pd.to_datetime(anomalies["period_end"], utc=True)
     margin = pd.Timedelta(seconds=margin_s)
     out, covered = [], list(covered)
-    cleared = _clear_times(alarms)
+    cleared = clear_times(alarms)
     for g in groups:
         cands = candidate_elements(g, topology)
         rows = alarms.loc[list(g.rows)]
@@ -172,7 +173,7 @@ def _attached(
     return anomalies[(t >= lo) & (t <= hi) & anomalies["managed_object"].isin(scope)]
 
 
-def _clear_times(alarms: pd.DataFrame) -> dict[str, pd.Timestamp]:
+def clear_times(alarms: pd.DataFrame) -> dict[str, pd.Timestamp]:
     """alarm id -> when it cleared (cleared alarms only)."""
     if alarms.empty:
         return {}

@@ -49,8 +49,9 @@ from twinrca.detect.silences import Silence, active_silences, covering
 from twinrca.fmea.catalogue import Catalogue
 from twinrca.runtime import stages
 from twinrca.runtime.documents import incident_document
+from twinrca.runtime.followups import follow_up
 from twinrca.runtime.incident_store import save_incident
-from twinrca.runtime.keys import fingerprint, incident_key, kpi_key, resolved
+from twinrca.runtime.keys import cleared_at, fingerprint, incident_key, kpi_key, resolved
 from twinrca.runtime.plugins import LoadedPlugin
 from twinrca.runtime.stages import PipelineConfig, merge_sources
 from twinrca.store.base import Store
@@ -208,7 +209,11 @@ class Pipeline:
         ranked = stages.diagnose(inc, diagnosers, top=self.config.verify_top)
         t_diag = time.perf_counter()
         doc = self._diagnosed(inc, ranked, key, made_of, prior)
-        kept = self._silenced(inc, doc, ranked) or self._condition(inc, doc, prior)
+        kept = (
+            self._silenced(inc, doc, ranked)
+            or follow_up(self.store, inc, doc, ranked, prior)
+            or self._condition(inc, doc, prior)
+        )
         if kept is not None:
             kept = kept.model_copy(update={"timings": {"diagnose_s": t_diag - t0}})
             return self._persist(inc, kept, prior, alarms, made_of)
@@ -275,7 +280,7 @@ class Pipeline:
         """The incident kept as a condition (severity warning, no verification, no
         remediation, not paged) when the diagnoser says no fault; None otherwise, or
         when it is already past diagnosis (it paged: it stays a fault)."""
-        if prior is not None and before(IncidentState.SILENCED, prior.state):
+        if prior is not None and before(IncidentState.FOLLOW_UP, prior.state):
             return None
         judge = getattr(self.diagnoser, "condition", None)
         verdict = judge(inc.evidence) if judge is not None else None
@@ -343,6 +348,7 @@ class Pipeline:
             prior = doc
             note = "all alarms cleared" if inc.trigger != "kpi" else "KPI anomaly ended"
             doc = transition(doc, IncidentState.RESOLVED, by="twinrca", note=note)
+            doc = doc.model_copy(update={"cleared_at": cleared_at(inc, alarms)})
         self._save(doc, prior)
         return doc
 

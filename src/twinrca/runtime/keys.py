@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import datetime
 
 import pandas as pd
 
@@ -19,7 +20,7 @@ from twinrca.core.incident import IncidentDoc
 from twinrca.core.records import IncidentState
 from twinrca.detect.detector import DetectedIncident
 
-__all__ = ["all_cleared", "fingerprint", "incident_key", "kpi_key", "resolved"]
+__all__ = ["all_cleared", "cleared_at", "fingerprint", "incident_key", "kpi_key", "resolved"]
 
 
 def incident_key(inc: DetectedIncident) -> str:
@@ -85,3 +86,19 @@ def all_cleared(inc: DetectedIncident, alarms: pd.DataFrame) -> bool:
     ids = set(inc.alarms["alarm_id"].astype(str))
     cleared = set(alarms.loc[alarms["state"].astype(str) == "cleared", "alarm_id"].astype(str))
     return bool(ids) and ids <= cleared
+
+
+def cleared_at(inc: DetectedIncident, alarms: pd.DataFrame) -> datetime | None:
+    """Data time the incident ended: its alarms' last clear; a KPI-triggered one's last
+    anomalous period."""
+    if inc.trigger == "kpi":
+        return inc.group.end
+    if inc.alarms.empty or alarms.empty:
+        return None
+    ids = set(inc.alarms["alarm_id"].astype(str))
+    cl = alarms[
+        (alarms["state"].astype(str) == "cleared") & alarms["alarm_id"].astype(str).isin(ids)
+    ]
+    if cl.empty:
+        return None
+    return pd.to_datetime(cl["event_time"], utc=True).max().to_pydatetime()
