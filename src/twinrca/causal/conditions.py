@@ -92,9 +92,10 @@ def incident_features(ev: IncidentEvidence, best: tuple[float, float]) -> dict[s
 
 
 def _corroborating(alarms: pd.DataFrame, anomalies: pd.DataFrame) -> int:
-    """How many (element, KPI) degradations of the alarmed elements themselves began no
-    earlier than one reporting period before the first alarm: a fault's alarm comes
-    with its element's KPIs going bad, a transient or spurious alarm without."""
+    """How many (element, KPI) degradations of the alarmed elements themselves were
+    seen from 15 minutes (a fixed lead, not yet the data's reporting period) before the
+    first alarm on: a fault's alarm comes with its element's KPIs going bad, a
+    transient or spurious alarm without."""
     if anomalies.empty:
         return 0
     bad = degradations(anomalies)
