@@ -11,6 +11,7 @@ import pandas as pd
 from twinrca.alerts.subscriptions import paged
 from twinrca.core.incident import IncidentDoc, before
 from twinrca.core.records import IncidentState, RootCauseCandidate
+from twinrca.core.timeutil import utc
 from twinrca.detect.detector import DetectedIncident
 from twinrca.detect.followups import FOLLOW_UP_HOLD, Opened, follow_up_of
 from twinrca.store.base import Store
@@ -49,7 +50,7 @@ def follow_up(
     if not ranked or (prior is not None and before(IncidentState.FOLLOW_UP, prior.state)):
         return None
     cause = (ranked[0].element, ranked[0].failure_mode)
-    start = _utc(inc.group.start)
+    start = pd.Timestamp(utc(inc.group.start))
     earlier = []
     for state in PARENT_STATES:
         for d in store.list_documents("incident", where={"state": str(state)}, limit=10_000):
@@ -60,9 +61,9 @@ def follow_up(
             if parent.state is IncidentState.RESOLVED:
                 if parent.cleared_at is None:
                     continue  # resolved by a person, or before cleared_at was kept
-                until = _utc(parent.cleared_at) + FOLLOW_UP_HOLD
+                until = pd.Timestamp(utc(parent.cleared_at)) + FOLLOW_UP_HOLD
             for c in _causes(parent):
-                opened_at = _utc(parent.opened_at)
+                opened_at = pd.Timestamp(utc(parent.opened_at))
                 earlier.append(Opened(parent.incident_id, opened_at, until, c, True))
     me = Opened(doc.incident_id, start, _NEVER, cause, True)
     parent_id = follow_up_of(me, earlier)
@@ -75,8 +76,3 @@ def follow_up(
             "follow_up_of": parent_id,
         }
     )
-
-
-def _utc(t: object) -> pd.Timestamp:
-    ts = pd.Timestamp(t)  # type: ignore[arg-type]
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
