@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+#: make test's workers: one per core (2 on the CI machine); each test file stays on one worker
+TEST_WORKERS ?= 2
 
 .PHONY: help venv demo dashboard test test-fast test-unit lint-imports lint fmt bench services-up services-down services-status clean
 
@@ -29,7 +31,7 @@ test: $(STAMP) lint-imports ## import rules; start Kafka, TimescaleDB and Postgr
 	@bash -c 'trap "./deploy/services.sh down" EXIT; \
 	  ./deploy/services.sh wipe && ./deploy/services.sh up && ./deploy/browser.sh install && \
 	  eval "$$(./deploy/services.sh env | sed "s/^/export /")" && \
-	  TWINRCA_REQUIRE_SERVICES=1 $(PY) -m pytest $(PYTEST_ARGS)'
+	  TWINRCA_REQUIRE_SERVICES=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)'
 
 test-fast: $(STAMP) lint-imports ## import rules, then every test that needs no server or browser (< 3 min)
 	$(PY) -m pytest -m "not integration and not browser" -q $(PYTEST_ARGS)
