@@ -48,10 +48,10 @@ from bench.paging import (
     with_baseline,
 )
 from twinrca.causal.diagnosis import signature
+from twinrca.core.topology import ElementKind
 from twinrca.detect.detector import clear_times
 from twinrca.detect.followups import follow_ups, opened
 from twinrca.fmea.catalogue import Catalogue, load_catalogue
-from twinrca.core.topology import ElementKind
 from twinrca.training.diagnoser import (
     TRAIN_ON,
     new_diagnoser,
@@ -62,7 +62,7 @@ from twinrca.training.diagnoser import (
 from twinrca.training.neighbourhoods import (
     REPRESENTATIVE_DAYS,
     REPRESENTATIVE_FAULTS,
-    REPRESENTATIVE_SEEDS,
+    representative_seeds,
 )
 from twinrca.training.twin_data import AlarmNoise
 from twinrca.twin_replay.conditions import condition_labels
@@ -88,7 +88,7 @@ def train(topo, cat: Catalogue, train_on: str, *, days: float, faults: int):
     if train_on == "full":
         net, seeds = topo, TRAIN_SEEDS
     else:
-        net, seeds = training_network(topo, train_on), REPRESENTATIVE_SEEDS
+        net, seeds = training_network(topo, train_on), representative_seeds(TRAIN_SEEDS[0])
         days, faults = REPRESENTATIVE_DAYS, REPRESENTATIVE_FAULTS
     training, outcomes = training_sets(
         seeds,

@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
 from tests.unit.diagnosis.test_bayes import _draw, _topology
+
 from twinrca.causal._tables import dirichlet_tables
 from twinrca.causal.diagnosis import BayesianDiagnoser
 from twinrca.core import Element, ElementKind, Topology
@@ -39,7 +39,9 @@ def test_representative_network_holds_every_kind_at_bounded_size(big) -> None:
     for site in rep.ids(ElementKind.SITE):  # whole sites, their whole upstream chain
         assert rep.descendants(site) == big.descendants(site)
         assert rep.ancestors(site) == big.ancestors(site)
-    protected = [t for t in rep.ids(ElementKind.TRANSPORT) if rep.element(t).attrs.get("protection")]
+    protected = [
+        t for t in rep.ids(ElementKind.TRANSPORT) if rep.element(t).attrs.get("protection")
+    ]
     assert protected and rep.neighbour_pairs
     small = generate_topology(200, seed=1)
     assert representative_network(small) is small
@@ -70,7 +72,9 @@ def test_representative_key_ignores_the_network_but_not_its_kinds() -> None:
     assert diagnoser_key(a, cat, **full) != diagnoser_key(b, cat, **full)
     assert diagnoser_key(a, cat, **full) != diagnoser_key(a, cat, **rep)
     first = a.ids(ElementKind.SITE)[0]
-    els = [replace(e, attrs={**e.attrs, "battery_min": 720}) if e.element_id == first else e for e in a]
+    els = [
+        replace(e, attrs={**e.attrs, "battery_min": 720}) if e.element_id == first else e for e in a
+    ]
     longer = Topology(els, a.feeds, a.neighbour_pairs)
     assert diagnoser_key(longer, cat, **rep) != diagnoser_key(a, cat, **rep)
 
@@ -104,17 +108,23 @@ def test_a_fitted_model_serves_a_larger_network_of_the_same_kinds() -> None:
     assert bound.for_topology(wide) is bound
     np.testing.assert_array_equal(bound.logp_, diag.logp_)
     # incidents on elements the training network never had
-    test = [c for c in _draw(wide, cat, np.random.default_rng(7), 200) if c[1][:2] in {"t3", "t4", "s3", "s4"}]
+    test = [
+        c
+        for c in _draw(wide, cat, np.random.default_rng(7), 200)
+        if c[1][:2] in {"t3", "t4", "s3", "s4"}
+    ]
     assert len(test) >= 20
     top = [bound.rank(ev)[0] for ev, _, _ in test]
-    hits = sum((c.element, c.failure_mode) == (r, m) for c, (_, r, m) in zip(top, test, strict=True))
+    hits = sum(
+        (c.element, c.failure_mode) == (r, m) for c, (_, r, m) in zip(top, test, strict=True)
+    )
     assert hits / len(test) >= 0.85, hits / len(test)
 
 
 def test_numpy_tables_are_pgmpys() -> None:
+    import pandas as pd
     from pgmpy.models import DiscreteBayesianNetwork
     from pgmpy.parameter_estimator import DiscreteBayesianEstimator
-    import pandas as pd
 
     rng = np.random.default_rng(3)
     card, classes = [2, 3, 2, 3], ["a", "b", "c"]
