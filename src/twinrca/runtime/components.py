@@ -101,7 +101,7 @@ def build_pipeline(
     )
 
     catalogue = load_catalogue()
-    cache = _cache(data_dir, "diagnoser", topology)
+    cache = Path(data_dir) / "cache" / "diagnoser-representative.pkl"  # kind-keyed
     t0 = time.perf_counter()
     with batch_map(settings=dask, min_pieces=2) as mapper:
         diagnoser = train_or_load(
