@@ -102,7 +102,7 @@ def test_a_fitted_model_serves_a_larger_network_of_the_same_kinds() -> None:
         small,
         mode_kinds={m.id: str(m.element_kind) for m in cat if m.primary},
         mode_prior={m.id: float(m.occurrence) for m in cat if m.primary},
-    ).fit(_draw(small, cat, np.random.default_rng(1), 300))
+    ).fit(_draw(small, cat, np.random.default_rng(1), 200))
     bound = diag.for_topology(wide)
     assert bound.topology is wide and diag.topology is small  # a copy
     assert bound.for_topology(wide) is bound
