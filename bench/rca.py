@@ -2,7 +2,9 @@
 
     python -m bench.rca --json [--quick] [--cells N] [--alarm-loss F] [--calibrate]
 
-Trains the Bayesian diagnoser on twin runs with training seeds (1..), then scores
+Trains the Bayesian diagnoser on twin runs with training seeds (1..) of the test network
+(``--train-on full``, the default) or, as ``serve`` does, of the representative network
+of its kinds (``--train-on representative``: training.neighbourhoods), then scores
 incidents of runs with test seeds (70001..) on a 1,000-cell network: planted faults of
 every primary failure mode, with EMS imperfections (lost alarms, unrelated background
 alarms). A case is a planted fault; it counts as found at rank k when the true
@@ -46,10 +48,22 @@ from bench.paging import (
     with_baseline,
 )
 from twinrca.causal.diagnosis import signature
+from twinrca.core.topology import ElementKind
 from twinrca.detect.detector import clear_times
 from twinrca.detect.followups import follow_ups, opened
 from twinrca.fmea.catalogue import Catalogue, load_catalogue
-from twinrca.training.diagnoser import labelled_run, new_diagnoser, twin_run
+from twinrca.training.diagnoser import (
+    TRAIN_ON,
+    new_diagnoser,
+    training_network,
+    training_sets,
+    twin_run,
+)
+from twinrca.training.neighbourhoods import (
+    REPRESENTATIVE_DAYS,
+    REPRESENTATIVE_FAULTS,
+    representative_seeds,
+)
 from twinrca.training.twin_data import AlarmNoise
 from twinrca.twin_replay.conditions import condition_labels
 from twinrca.twin_replay.network import generate_topology
@@ -67,8 +81,32 @@ VERIFY_WEIGHT = 0.5  # the service's default (PipelineConfig.verify_weight)
 CALIBRATION_SEEDS = tuple(range(4, 13))  # held-out training-range runs (--calibrate)
 
 
-def scenario(seed: int, topo, cat: Catalogue, *, days: float, faults: int):
-    return labelled_run(seed, topo, cat, days=days, faults=faults)
+def train(topo, cat: Catalogue, train_on: str, *, days: float, faults: int):
+    """The diagnoser, its training cases and what it was trained on: twin runs of the
+    test network itself (``full``: seeds 1-3, ``faults`` per run), or the service's
+    representative training (``representative``: its network, seeds and faults)."""
+    if train_on == "full":
+        net, seeds = topo, TRAIN_SEEDS
+    else:
+        net, seeds = training_network(topo, train_on), representative_seeds(TRAIN_SEEDS[0])
+        days, faults = REPRESENTATIVE_DAYS, REPRESENTATIVE_FAULTS
+    training, outcomes = training_sets(
+        seeds,
+        net,
+        cat,
+        days=days,
+        faults=faults,
+        progress=lambda seed: print(f"train seed {seed}", file=sys.stderr),
+    )
+    diag = new_diagnoser(net, cat).fit(training).fit_conditions(outcomes).for_topology(topo)
+    info = {
+        "train_on": train_on,
+        "training_network_cells": len(net.ids(ElementKind.CELL)),
+        "train_seeds": list(seeds),
+        "train_days": days,
+        "train_faults_per_run": faults,
+    }
+    return diag, training, info
 
 
 def first_alarm_baseline(cat: Catalogue, topo):
@@ -301,6 +339,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{AlarmNoise().loss}: a deployment does not know its EMS drops more)",
     )
     ap.add_argument(
+        "--train-on",
+        choices=TRAIN_ON,
+        default="full",
+        help="twin runs the diagnoser trains on: the test network itself (full) or the "
+        "service's representative network of its kinds (representative)",
+    )
+    ap.add_argument(
         "--no-verify",
         dest="verify",
         action="store_false",
@@ -327,16 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     cat = load_catalogue()
     topo = generate_topology(args.cells, seed=0)
     days, faults = 3.0, 70
-    training, outcomes = [], []
-    for seed in TRAIN_SEEDS:
-        incidents, labels, match = scenario(seed, topo, cat, days=days, faults=faults)
-        for li, ii in match.items():
-            lab = labels.iloc[li]
-            training.append((incidents[ii].evidence, lab.root_element, lab.mode_id))
-        used = set(match.values())
-        outcomes += [(inc.evidence, i not in used) for i, inc in enumerate(incidents)]
-        print(f"train seed {seed}: {len(match)} labelled incidents", file=sys.stderr)
-    diag = new_diagnoser(topo, cat).fit(training).fit_conditions(outcomes)
+    t_train = time.perf_counter()
+    diag, training, train_info = train(topo, cat, args.train_on, days=days, faults=faults)
+    train_info["training_s"] = round(time.perf_counter() - t_train, 1)
     calibration = None
     temperature = RERANK_TEMPERATURE
     if args.calibrate and args.verify:
@@ -449,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
         "failure_modes": len(modes),
         "cells": args.cells,
         "train_incidents": len(training),
-        "train_seeds": list(TRAIN_SEEDS),
+        **train_info,
         "test_seeds": [TEST_SEED_BASE + r for r in range(n_runs)],
         "alarm_noise": {
             "loss": test_noise.loss,

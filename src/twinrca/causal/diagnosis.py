@@ -1,9 +1,9 @@
 """Bayesian diagnosis: the posterior over (element, failure mode) for an incident.
 
-The model is a Bayesian network ``Mode -> symptom_j`` fitted with pgmpy
-(:class:`pgmpy.parameter_estimator.DiscreteBayesianEstimator`, a Dirichlet prior whose
-pseudo-counts follow each symptom's pooled frequency: the m-estimate) on labelled
-incidents (twin scenarios, confirmed incidents).
+The model is a Bayesian network ``Mode -> symptom_j`` fitted (:func:`dirichlet_tables`:
+the tables pgmpy's ``DiscreteBayesianEstimator`` gives under a Dirichlet prior whose
+pseudo-counts follow each symptom's pooled frequency, the m-estimate, counted with
+NumPy) on labelled incidents (twin scenarios, confirmed incidents).
 Symptoms are read *relative to a candidate element* ``e``: for each alarm signature
 (probable cause | specific problem), whether it shows
 on ``e`` itself, on an element upstream of ``e``, on the share of elements ``e`` feeds,
@@ -22,6 +22,7 @@ and are not independent, fitted on the training incidents).
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from twinrca.causal._tables import dirichlet_tables
 from twinrca.core.errors import ModelError
 from twinrca.core.records import RootCauseCandidate
 from twinrca.core.topology import ElementKind, Topology
@@ -38,7 +40,12 @@ from twinrca.detect.detector import IncidentEvidence
 if TYPE_CHECKING:
     from twinrca.causal.conditions import ConditionVerdict
 
-__all__ = ["BayesianDiagnoser", "IncidentEvidence", "SymptomEncoder", "signature"]
+__all__ = [
+    "BayesianDiagnoser",
+    "IncidentEvidence",
+    "SymptomEncoder",
+    "signature",
+]
 
 log = logging.getLogger(__name__)
 OK = "ok"
@@ -200,9 +207,6 @@ class BayesianDiagnoser:
         fit_temperature: bool = True,
     ) -> BayesianDiagnoser:
         """``incidents``: (evidence, true root element, true failure mode id)."""
-        from pgmpy.models import DiscreteBayesianNetwork
-        from pgmpy.parameter_estimator import DiscreteBayesianEstimator
-
         incidents = list(incidents)
         if not incidents:
             raise ModelError("no labelled incidents to fit the diagnoser on")
@@ -228,26 +232,7 @@ class BayesianDiagnoser:
         kinds = {str(k) for k in ElementKind}
         self.classes_ = sorted(set(self.mode_kinds) | {OK} | {f"{OK}:{k}" for k in kinds})
         x = np.vstack(rows)
-        frame = pd.DataFrame(x, columns=[f"f{j}" for j in range(x.shape[1])])
-        frame["Mode"] = pd.Categorical(labels, categories=self.classes_)
-        state_names: dict[str, list[Any]] = {"Mode": list(self.classes_)}
-        state_names.update({f"f{j}": list(range(c)) for j, c in enumerate(enc.cardinality)})
-        model = DiscreteBayesianNetwork([("Mode", f"f{j}") for j in range(x.shape[1])])
-        # m-estimate smoothing: pseudo-counts follow the pooled frequency of each symptom
-        # state, so a rare class is not credited for symptoms it was never seen without
-        # (a uniform K2 prior would make any unseen alarm look like evidence for it)
-        pseudo: dict[str, Any] = {"Mode": np.ones((len(self.classes_), 1))}
-        for j, card in enumerate(enc.cardinality):
-            pooled = np.bincount(x[:, j], minlength=card)[:card] + 0.5
-            pooled = pooled / pooled.sum()
-            pseudo[f"f{j}"] = np.repeat(
-                (self.smoothing * pooled)[:, None], len(self.classes_), axis=1
-            )
-        estimator = DiscreteBayesianEstimator(
-            state_names=state_names, prior_type="dirichlet", pseudo_counts=pseudo
-        )
-        model.add_cpds(*estimator.fit(model, frame).parameters_)
-        self.logp_ = self._tables(model, enc)
+        self.logp_ = dirichlet_tables(x, labels, self.classes_, enc.cardinality, self.smoothing)
         self.temperature_, self.kpi_weight_ = self.temperature, self.kpi_weight
         if fit_temperature:
             self.kpi_weight_, self.temperature_ = self._fit_temperature(incidents)
@@ -259,16 +244,6 @@ class BayesianDiagnoser:
             self.kpi_weight_,
         )
         return self
-
-    def _tables(self, model, enc: SymptomEncoder) -> np.ndarray:
-        width = max(enc.cardinality)
-        logp = np.zeros((len(self.classes_), len(enc.cardinality), width))
-        for j, card in enumerate(enc.cardinality):
-            cpd = model.get_cpds(f"f{j}")
-            order = [cpd.state_names["Mode"].index(c) for c in self.classes_]
-            values = np.asarray(cpd.get_values())[:, order]  # [state, class]
-            logp[:, j, :card] = np.log(values.T)
-        return logp
 
     def _fit_temperature(
         self, incidents: list[tuple[IncidentEvidence, str, str]]
@@ -293,6 +268,23 @@ class BayesianDiagnoser:
                 if nll < best[0]:
                     best = (nll, wk, t)
         return best[1], best[2]
+
+    def for_topology(self, topology: Topology) -> BayesianDiagnoser:
+        """This fitted model bound to another network built from the same element kinds
+        (its tables are per failure mode and per kind, its symptoms read relative to a
+        candidate on whichever network it is given): a copy, the model is unchanged."""
+        if self.logp_ is None or self.encoder_ is None:
+            raise ModelError("the diagnoser is not fitted")
+        if topology is self.topology:
+            return self
+        out = copy.copy(self)
+        out.topology = topology
+        out.encoder_ = SymptomEncoder(topology, self.alarm_vocab_, self.kpi_vocab_)
+        model = getattr(self, "condition_model_", None)
+        if model is not None:
+            out.condition_model_ = copy.copy(model)
+            out.condition_model_.scorer = out.best_hypothesis
+        return out
 
     # --- inference -----------------------------------------------------------------
     def _components(self, ev: IncidentEvidence) -> tuple[list[tuple[str, str]], np.ndarray]:

@@ -87,24 +87,31 @@ def build_pipeline(
     base_url: str,
     dask: DaskSettings | None = None,
 ) -> Pipeline:
-    """The incident flow with the diagnoser trained for ``topology`` (cached); its twin
-    runs go to Dask (``dask``: the settings' scheduler, else a local cluster)."""
+    """The incident flow with the diagnoser trained for ``topology`` (cached): on twin
+    runs of its representative network (training.neighbourhoods; seeds from the first
+    of ``training_seeds`` on), so one cached model serves every network of the same
+    kinds; the runs go to Dask (``dask``: the settings' scheduler, else a local cluster)."""
     from twinrca.fmea.catalogue import load_catalogue
     from twinrca.runtime.dask_pool import batch_map
     from twinrca.training.diagnoser import train_or_load
+    from twinrca.training.neighbourhoods import (
+        REPRESENTATIVE_DAYS,
+        REPRESENTATIVE_FAULTS,
+        representative_seeds,
+    )
 
     catalogue = load_catalogue()
-    cells = sum(1 for e in topology if str(e.kind) == "cell")
-    cache = _cache(data_dir, "diagnoser", topology)
+    cache = Path(data_dir) / "cache" / "diagnoser-representative.pkl"  # kind-keyed
     t0 = time.perf_counter()
     with batch_map(settings=dask, min_pieces=2) as mapper:
         diagnoser = train_or_load(
             cache,
             topology,
             catalogue,
-            seeds=training_seeds,
-            days=3.0,
-            faults=max(40, cells // 5),
+            seeds=representative_seeds(training_seeds[0]),
+            days=REPRESENTATIVE_DAYS,
+            faults=REPRESENTATIVE_FAULTS,
+            train_on="representative",
             mapper=mapper,
         )
     log.info("diagnoser ready (%s) in %.1f s", cache, time.perf_counter() - t0)

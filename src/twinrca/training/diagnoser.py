@@ -1,4 +1,5 @@
-"""Training the diagnoser on labelled twin runs of the operator's own topology
+"""Training the diagnoser on labelled twin runs of the operator's network or of a
+representative network of its kinds
 (the twin's first use: labelled data on demand)."""
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from twinrca.training.cache import (
     kind_parameters,
     topology_digest,
 )
+from twinrca.training.neighbourhoods import REPRESENTATIVE_CELLS, representative_network
 from twinrca.training.twin_data import AlarmNoise, alarm_frame, kpi_anomalies, match_faults
 from twinrca.twin_replay.demand import Demand, generate_demand
 from twinrca.twin_replay.generate import fault_labels, plant_faults
 from twinrca.twin_replay.simulate import CellParams, SimResult, simulate
 
 __all__ = [
+    "TRAIN_ON",
     "TwinRun",
     "diagnose",
     "diagnoser_key",
@@ -39,13 +42,14 @@ __all__ = [
     "train_diagnoser",
     "train_or_load",
     "training_cases",
+    "training_network",
     "training_sets",
     "twin_run",
 ]
 
 log = logging.getLogger(__name__)
 #: bumped when the pickled diagnoser's attributes change (a cache of the old shape retrains)
-_MODEL_VERSION = "fitted-state-v3-conditions"
+_MODEL_VERSION = "fitted-state-v4-kinds"
 
 
 def new_diagnoser(topology: Topology, catalogue: Catalogue) -> BayesianDiagnoser:
@@ -216,6 +220,18 @@ def train_diagnoser(
     return new_diagnoser(topology, catalogue).fit(cases).fit_conditions(outcomes)
 
 
+#: what the diagnoser's twin runs simulate: the operator's whole network, or the
+#: representative network (:func:`twinrca.training.neighbourhoods.representative_network`)
+TRAIN_ON = ("representative", "full")
+
+
+def training_network(topology: Topology, train_on: str = "representative") -> Topology:
+    """The network the diagnoser's twin runs simulate for ``topology``."""
+    if train_on not in TRAIN_ON:
+        raise ValueError(f"train_on must be one of {TRAIN_ON}, got {train_on!r}")
+    return representative_network(topology) if train_on == "representative" else topology
+
+
 def diagnoser_key(
     topology: Topology,
     catalogue: Catalogue,
@@ -223,14 +239,23 @@ def diagnoser_key(
     seeds: tuple[int, ...],
     days: float,
     faults: int,
+    train_on: str = "full",
 ) -> str:
-    """The cache key of a diagnoser trained on ``topology`` with this set-up."""
+    """The cache key of a diagnoser trained for ``topology`` with this set-up: the code
+    version, the catalogue, the element kinds' parameters and the set-up; trained on
+    the representative network, not the topology (one model serves every network of
+    the same kinds), trained on the full network, also the topology's digest."""
+    where: tuple[object, ...] = (train_on, REPRESENTATIVE_CELLS)
+    if train_on == "full":
+        where = (train_on, topology_digest(topology))
+    elif train_on not in TRAIN_ON:
+        raise ValueError(f"train_on must be one of {TRAIN_ON}, got {train_on!r}")
     return cache_key(
         (
             code_version(),
             catalogue_digest(catalogue),
             kind_parameters(topology),
-            topology_digest(topology),
+            where,
             (tuple(seeds), days, faults),
             _MODEL_VERSION,
         )
@@ -245,22 +270,24 @@ def train_or_load(
     seeds: tuple[int, ...] = (1, 2, 3),
     days: float = 3.0,
     faults: int = 70,
+    train_on: str = "full",
     progress: Callable[[int], None] | None = None,
     mapper: Mapper = serial_map,
 ) -> BayesianDiagnoser:
-    """A cached diagnoser for this topology, catalogue and training set-up, else a new one.
-
-    The key (:func:`diagnoser_key`) holds the code version, the catalogue, the element
-    kinds' parameters and, because the training twin runs simulate this very network
-    and the diagnoser encodes symptoms on it, the topology: training is per topology
-    today (one model per kind of element, for any network built from the same kinds,
-    is issue 18's first item, not done)."""
-    key = diagnoser_key(topology, catalogue, seeds=seeds, days=days, faults=faults)
-    return cached(
+    """A cached diagnoser for this topology, catalogue and training set-up, else a new
+    one, bound to ``topology``. ``train_on="representative"``: the twin runs (``faults``
+    planted faults each) simulate :func:`training_network`, a few neighbourhoods holding
+    every kind of the topology, so training does not grow with the network and the
+    cached model serves any topology of the same kinds (:func:`diagnoser_key`);
+    ``"full"``: the runs simulate the topology itself."""
+    key = diagnoser_key(
+        topology, catalogue, seeds=seeds, days=days, faults=faults, train_on=train_on
+    )
+    model = cached(
         path,
         key,
         lambda: train_diagnoser(
-            topology,
+            training_network(topology, train_on),
             catalogue,
             seeds=seeds,
             days=days,
@@ -270,3 +297,4 @@ def train_or_load(
         ),
         what="diagnoser",
     )
+    return model.for_topology(topology)

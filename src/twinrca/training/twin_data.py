@@ -188,13 +188,14 @@ def match_faults(
     any alarm (every alarm of the fault lost), the KPI-triggered incident opened within the fault
     window whose anomalous elements hold its root element, then most of
     its affected elements."""
+    prepared = [_Prepared.of(inc) for inc in incidents]
     out: dict[int, int] = {}
     for li, lab in enumerate(labels.itertuples(index=False)):
         affected = set(_as_list(lab.affected_elements)) | {lab.root_element}
         lo, hi = pd.Timestamp(lab.start) - slack, pd.Timestamp(lab.end) + slack
         best, best_n = -1, (0, 0, 0, 0)
-        for ii, inc in enumerate(incidents):
-            n = _match_count(inc, lab.root_element, affected, lo, hi)
+        for ii, inc in enumerate(prepared):
+            n = inc.count(lab.root_element, affected, lo, hi)
             if n > best_n:
                 best, best_n = ii, n
         if best >= 0:
@@ -202,26 +203,43 @@ def match_faults(
     return out
 
 
-def _match_count(
-    inc: DetectedIncident, root: str, affected: set[str], lo: pd.Timestamp, hi: pd.Timestamp
-) -> tuple[int, int, int, int]:
-    """(alarms on the root, alarms on affected elements, KPI incident on the root,
-    its anomalous elements among the affected) within ``lo``..``hi``."""
-    if inc.trigger == "kpi":
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """An incident as matching reads it: its alarms' times (ns) and elements, or, for a
+    KPI-triggered one, its span and anomalous elements."""
+
+    kpi: bool
+    start: pd.Timestamp
+    end: pd.Timestamp
+    elements: frozenset[str]
+    t: np.ndarray
+    mo: np.ndarray
+
+    @classmethod
+    def of(cls, inc: DetectedIncident) -> _Prepared:
         start, end = pd.Timestamp(inc.group.start), pd.Timestamp(inc.group.end)
-        if not lo <= start <= hi or end < lo:
+        if inc.trigger == "kpi":
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(True, start, end, frozenset(inc.group.elements), empty, empty)
+        a = inc.alarms
+        t = pd.to_datetime(a["event_time"], utc=True)
+        ns = t.to_numpy(dtype="datetime64[ns]").view(np.int64)
+        return cls(False, start, end, frozenset(), ns, a["managed_object"].to_numpy())
+
+    def count(
+        self, root: str, affected: set[str], lo: pd.Timestamp, hi: pd.Timestamp
+    ) -> tuple[int, int, int, int]:
+        """(alarms on the root, alarms on affected elements, KPI incident on the root,
+        its anomalous elements among the affected) within ``lo``..``hi``."""
+        if self.kpi:
+            if not lo <= self.start <= hi or self.end < lo:
+                return (0, 0, 0, 0)
+            return (0, 0, int(root in self.elements), len(self.elements & affected))
+        inside = (self.t >= lo.value) & (self.t <= hi.value)
+        if not inside.any():
             return (0, 0, 0, 0)
-        els = set(inc.group.elements)
-        return (0, 0, int(root in els), len(els & affected))
-    a = inc.alarms
-    t = pd.to_datetime(a["event_time"], utc=True)
-    inside = (t >= lo) & (t <= hi)
-    return (
-        int((inside & (a["managed_object"] == root)).sum()),
-        int((inside & a["managed_object"].isin(affected)).sum()),
-        0,
-        0,
-    )
+        mo = self.mo[inside]
+        return (int((mo == root).sum()), sum(1 for m in mo if m in affected), 0, 0)
 
 
 def _as_list(value: object) -> list[str]:

@@ -1,6 +1,7 @@
 """Model cache keys: code, catalogue and the kinds' parameters retrain; the network
-alone retrains the diagnoser (trained per topology) but not a predictor trained on the
-same neighbourhood."""
+alone retrains a diagnoser trained on the full network (``train_on="full"``) but not a
+predictor trained on the same neighbourhood (the representative diagnoser's key:
+test_neighbourhoods)."""
 
 from __future__ import annotations
 
@@ -101,8 +102,8 @@ def test_predictor_key_follows_the_neighbourhood_it_trains_on() -> None:
     assert predictor_key(trained_on, cat, cfg) == predictor_key(big, cat, cfg)
 
 
-def test_diagnoser_is_still_trained_per_topology() -> None:
-    # honest: its twin runs simulate the operator's own network, so the key holds it
+def test_a_fully_trained_diagnoser_is_keyed_by_its_topology() -> None:
+    # its twin runs simulate the operator's own network, so the key holds it
     cat = load_catalogue()
     a, b = generate_topology(300, seed=0), generate_topology(300, seed=1)
     assert kind_parameters(a) == kind_parameters(b)
