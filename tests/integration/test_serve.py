@@ -273,13 +273,16 @@ def test_serve_kill_restart_receiver_down_then_up(
     assert [h["state"] for h in doc["history"]].count("recommended") == 1
 
     # every alert once per (dedup key, event); none lost, none dead. An incident kept as
-    # a condition (issue 17: busy hour, fade within margin) is stored but never pages,
-    # unless it later grew into a fault (diagnosed onwards).
+    # a condition (issue 17: busy hour, fade within margin), silenced, or a follow-up of
+    # one that already paged (same cause) is stored but never pages, unless it later grew
+    # into a fault (diagnosed onwards).
+    quiet = {"condition", "silenced", "follow_up"}
+
     def pages(d: dict) -> bool:
         states = {h.get("state") for h in d.get("history", [])}
-        if d["state"] == "condition":
+        if d["state"] in quiet:
             return False
-        return "condition" not in states or bool(states & {"diagnosed", "verified", "recommended"})
+        return not states & quiet or bool(states & {"diagnosed", "verified", "recommended"})
 
     expected = Counter()
     for d in docs:
