@@ -73,16 +73,22 @@ def true_params(topo, rng: np.random.Generator) -> CellParams:
     )
 
 
-def true_demand(topo, days: float, seed: int, rng: np.random.Generator) -> Demand:
-    """The generator's demand with each cell's shape shifted and a trend laid on."""
+def true_demand(topo, days: float, seed: int, rng: np.random.Generator) -> tuple[Demand, Demand]:
+    """The generator's demand with each cell's shape shifted and a trend laid on, and the
+    same demand without its noise (the oracle's forecast: the true shape and trend)."""
     dem = generate_demand(topo, days=days, seed=seed)
+    calm = generate_demand(topo, days=days, seed=seed, noise=0.0, surges=dem.events)
     per_day = 1440 // dem.step_minutes
     shift = rng.integers(-per_day // 12, per_day // 12 + 1, size=dem.offered.shape[0])
-    off = np.stack([np.roll(row, int(k)) for row, k in zip(dem.offered, shift, strict=True)])
     day = np.arange(dem.steps) / per_day
-    trend = rng.uniform(-0.015, 0.015, size=off.shape[0])
-    off = off * np.exp(trend[:, None] * day[None, :])
-    return Demand(dem.start, dem.step_minutes, off.astype(np.float32), dem.cell_ids)
+    trend = rng.uniform(-0.015, 0.015, size=dem.offered.shape[0])
+
+    def moved(d: Demand) -> Demand:
+        off = np.stack([np.roll(row, int(k)) for row, k in zip(d.offered, shift, strict=True)])
+        off = off * np.exp(trend[:, None] * day[None, :])
+        return Demand(d.start, d.step_minutes, off.astype(np.float32), d.cell_ids)
+
+    return moved(dem), moved(calm)
 
 
 def cell_grids(res, topo) -> np.ndarray:
@@ -101,7 +107,7 @@ def forecasting(cells: int, days: int, holdout: int, seed: int) -> dict:
     rng = np.random.default_rng([seed, 19])
     topo = generate_topology(cells, seed=seed)
     truth = true_params(topo, rng)
-    dem = true_demand(topo, days, seed, rng)
+    dem, calm = true_demand(topo, days, seed, rng)
     res = simulate(topo, dem, [], seed=seed, params=truth, threshold_alarms=False)
     kp = cell_grids(res, topo)
     times = period_ends(dem.start, dem.step_minutes, dem.steps)
@@ -130,6 +136,9 @@ def forecasting(cells: int, days: int, holdout: int, seed: int) -> dict:
     naive_prb = seasonal_naive(kp[:, :, K_PRB], times, dem.step_minutes)[:, n_fit:]
     naive_thr = seasonal_naive(kp[:, :, K_THR], times, dem.step_minutes)[:, n_fit:]
     ok = kp[:, n_fit:, K_AVAIL] >= 99.9
+    oracle_prb, oracle_thr = expectation(
+        truth.capacity, truth.scale[:, None] * calm.offered[:, n_fit:].astype(np.float64)
+    )
     all_err = np.concatenate(list(errs.values()))
     return {
         "param_recovery_err": round(float(np.mean(all_err)), 4),
@@ -146,6 +155,8 @@ def forecasting(cells: int, days: int, holdout: int, seed: int) -> dict:
         "naive_mape_prb": round(mape(naive_prb, obs_prb, ok, 1.0), 3),
         "mape_thr": round(mape(pred_thr, obs_thr, ok, 1.0), 3),
         "naive_mape_thr": round(mape(naive_thr, obs_thr, ok, 1.0), 3),
+        "oracle_mape_prb": round(mape(oracle_prb, obs_prb, ok, 1.0), 3),
+        "oracle_mape_thr": round(mape(oracle_thr, obs_thr, ok, 1.0), 3),
         "cells": cells,
         "fit_days": days - holdout,
         "holdout_days": holdout,
