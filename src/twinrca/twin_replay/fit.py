@@ -128,7 +128,7 @@ def _profile(
         shape = shared_shapes(detr, slot, wclass, day, per_day).reshape(n_c, 2, per_day)
         shape -= _nanmedian(shape.reshape(n_c, -1), axis=1)[:, None, None]
         resid = logd - shape[:, wclass, slot]
-        daily = np.stack([_nanmedian(resid[:, day == d], axis=1) for d in days], axis=1)
+        daily = np.stack([_nanmean(resid[:, day == d], axis=1) for d in days], axis=1)
         level, trend, se = _line(daily, days - ref, level)
     trend = shrink_trends(trend, se)
     return shape, level, trend, ref
