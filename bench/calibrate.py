@@ -11,7 +11,9 @@ profile shifted by up to +-2 h, a trend of up to +-1.5 %/day). Fit on the first 
 the seasonal-naive forecast is the same slot yesterday (last week when yesterday is of
 the other weekday class), one day ahead. MAPE over samples above 1 Mbit/s (PRB: 1 %).
 ``param_recovery_err``: mean relative error over cells of capacity, demand scale and
-(cells with >= 8 congested samples) sensitivity.
+(cells with >= 8 congested samples) sensitivity. ``oracle_mape_prb``, ``oracle_mape_thr``:
+the forecast that knows the true parameters, shape, trend and surges (only the demand
+noise unknown), the floor of any forecast made from the fit alone.
 
 (b) ``ac_at_1_mismatch_default``, ``ac_at_1_mismatch_calibrated``, ``ac_at_1_matched``:
 see :mod:`bench.calibrate_verify`.
