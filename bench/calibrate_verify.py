@@ -9,12 +9,14 @@ alone (handover, PCI), during the busy hours (15:00-21:00 UTC, 17-23 local), whe
 cell's load decides whether it congests (PRB use at 95 % raises the KPI-threshold alarm,
 drops rise with congestion). Half the faults are silent (the EMS never reports their own
 alarms), so their diagnosis rests on the KPIs and the threshold alarms, which the twin
-replays with its cell parameters: a default twin replays a small cell's everyday congestion as a fault's
-doing, and a large cell's capacity fault as congestion that was not observed.
+replays with its cell parameters: a default twin replays a small cell's everyday
+congestion as a fault's doing, and a large cell's capacity fault as congestion that was
+not observed.
 
 The Bayesian diagnoser is trained on runs of the same kind on the default twin (as the
-service's is trained on its twin); its top 3 of every matched incident of the test runs are verified on
-the twin and re-ranked as the service does, three ways, on the same incidents:
+service's is trained on its twin); its top 3 of every matched incident of the test runs
+are verified on the twin and re-ranked as the service does, three ways, on the same
+incidents:
 
 * ``ac_at_1_mismatch_default``: the twin with its default cell parameters;
 * ``ac_at_1_mismatch_calibrated``: parameters fitted (:func:`fit_cell_model`) on a
@@ -83,7 +85,9 @@ def busy_faults(topo, cat, *, count: int, steps: int, step_minutes: int, seed: i
         for _ in range(50):
             root = cells[int(rng.integers(len(cells)))]
             day = int(rng.integers(days)) if days > 1 else 0
-            start = day * per_day + int(rng.integers(BUSY_UTC[0] * per_hour, BUSY_UTC[1] * per_hour))
+            start = day * per_day + int(
+                rng.integers(BUSY_UTC[0] * per_hour, BUSY_UTC[1] * per_hour)
+            )
             end = min(start + int(rng.integers(2 * per_hour, 4 * per_hour + 1)), steps - 1)
             spread = spread_of(topo, mode, root)
             touched = set(spread.affected) | set(spread.neighbours)
@@ -193,7 +197,10 @@ def verification(*, quick: bool, seed: int = 0) -> dict:
         return round(float(np.mean(np.asarray(r) == 1)), 4) if r else float("nan")
 
     by_size = {
-        z: {arm: ac1([r for r, q in zip(v, size, strict=True) if q == z]) for arm, v in ranks.items()}
+        z: {
+            arm: ac1([r for r, q in zip(v, size, strict=True) if q == z])
+            for arm, v in ranks.items()
+        }
         | {"cases": size.count(z)}
         for z in ("small", "large")
     }

@@ -28,6 +28,7 @@ def test_drift_findings_reach_diagnosis_on_timescaledb(tsdb_url: str, unique_nam
     """Drift documents round-trip through TimescaleDB's JSON into the diagnoser's evidence,
     and the stored incident keeps null (not NaN) for the finding's value."""
     from tests.unit.service.test_drift_input import run_drift_input_check
+
     from twinrca.store.base import open_store
 
     store = open_store("timescaledb", url=tsdb_url, tenant=unique_name)

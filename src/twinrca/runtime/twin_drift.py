@@ -178,7 +178,9 @@ def drift_input(store: Store, inc: DetectedIncident) -> DetectedIncident:
     have = set()
     if len(an):
         d = np.sign(an["direction"].to_numpy()).astype(int)
-        have = set(zip(an["managed_object"].astype(str), an["measurement"].astype(str), d))
+        have = set(
+            zip(an["managed_object"].astype(str), an["measurement"].astype(str), d, strict=True)
+        )
     rows = []
     for cell, docs in found.items():
         for doc in docs:
