@@ -11,7 +11,9 @@ profile shifted by up to +-2 h, a trend of up to +-1.5 %/day). Fit on the first 
 the seasonal-naive forecast is the same slot yesterday (last week when yesterday is of
 the other weekday class), one day ahead. MAPE over samples above 1 Mbit/s (PRB: 1 %).
 ``param_recovery_err``: mean relative error over cells of capacity, demand scale and
-(cells with >= 8 congested samples) sensitivity.
+(cells with >= 8 congested samples) sensitivity. ``oracle_mape_prb``, ``oracle_mape_thr``:
+the forecast that knows the true parameters, shape, trend and surges (only the demand
+noise unknown), the floor of any forecast made from the fit alone.
 
 (b) ``ac_at_1_mismatch_default``, ``ac_at_1_mismatch_calibrated``, ``ac_at_1_matched``:
 see :mod:`bench.calibrate_verify`.
@@ -73,16 +75,22 @@ def true_params(topo, rng: np.random.Generator) -> CellParams:
     )
 
 
-def true_demand(topo, days: float, seed: int, rng: np.random.Generator) -> Demand:
-    """The generator's demand with each cell's shape shifted and a trend laid on."""
+def true_demand(topo, days: float, seed: int, rng: np.random.Generator) -> tuple[Demand, Demand]:
+    """The generator's demand with each cell's shape shifted and a trend laid on, and the
+    same demand without its noise (the oracle's forecast: the true shape and trend)."""
     dem = generate_demand(topo, days=days, seed=seed)
+    calm = generate_demand(topo, days=days, seed=seed, noise=0.0, surges=dem.events)
     per_day = 1440 // dem.step_minutes
     shift = rng.integers(-per_day // 12, per_day // 12 + 1, size=dem.offered.shape[0])
-    off = np.stack([np.roll(row, int(k)) for row, k in zip(dem.offered, shift, strict=True)])
     day = np.arange(dem.steps) / per_day
-    trend = rng.uniform(-0.015, 0.015, size=off.shape[0])
-    off = off * np.exp(trend[:, None] * day[None, :])
-    return Demand(dem.start, dem.step_minutes, off.astype(np.float32), dem.cell_ids)
+    trend = rng.uniform(-0.015, 0.015, size=dem.offered.shape[0])
+
+    def moved(d: Demand) -> Demand:
+        off = np.stack([np.roll(row, int(k)) for row, k in zip(d.offered, shift, strict=True)])
+        off = off * np.exp(trend[:, None] * day[None, :])
+        return Demand(d.start, d.step_minutes, off.astype(np.float32), d.cell_ids)
+
+    return moved(dem), moved(calm)
 
 
 def cell_grids(res, topo) -> np.ndarray:
@@ -101,7 +109,7 @@ def forecasting(cells: int, days: int, holdout: int, seed: int) -> dict:
     rng = np.random.default_rng([seed, 19])
     topo = generate_topology(cells, seed=seed)
     truth = true_params(topo, rng)
-    dem = true_demand(topo, days, seed, rng)
+    dem, calm = true_demand(topo, days, seed, rng)
     res = simulate(topo, dem, [], seed=seed, params=truth, threshold_alarms=False)
     kp = cell_grids(res, topo)
     times = period_ends(dem.start, dem.step_minutes, dem.steps)
@@ -130,6 +138,9 @@ def forecasting(cells: int, days: int, holdout: int, seed: int) -> dict:
     naive_prb = seasonal_naive(kp[:, :, K_PRB], times, dem.step_minutes)[:, n_fit:]
     naive_thr = seasonal_naive(kp[:, :, K_THR], times, dem.step_minutes)[:, n_fit:]
     ok = kp[:, n_fit:, K_AVAIL] >= 99.9
+    oracle_prb, oracle_thr = expectation(
+        truth.capacity, truth.scale[:, None] * calm.offered[:, n_fit:].astype(np.float64)
+    )
     all_err = np.concatenate(list(errs.values()))
     return {
         "param_recovery_err": round(float(np.mean(all_err)), 4),
@@ -146,6 +157,8 @@ def forecasting(cells: int, days: int, holdout: int, seed: int) -> dict:
         "naive_mape_prb": round(mape(naive_prb, obs_prb, ok, 1.0), 3),
         "mape_thr": round(mape(pred_thr, obs_thr, ok, 1.0), 3),
         "naive_mape_thr": round(mape(naive_thr, obs_thr, ok, 1.0), 3),
+        "oracle_mape_prb": round(mape(oracle_prb, obs_prb, ok, 1.0), 3),
+        "oracle_mape_thr": round(mape(oracle_thr, obs_thr, ok, 1.0), 3),
         "cells": cells,
         "fit_days": days - holdout,
         "holdout_days": holdout,

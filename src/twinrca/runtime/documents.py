@@ -32,6 +32,11 @@ def fmea_entry(catalogue: Catalogue, mode_id: str) -> dict[str, object]:
     }
 
 
+def _number(x: object) -> float | None:
+    """A float for the stored JSON; NaN (no value: a twin-drift finding) as null."""
+    return None if pd.isna(x) else float(x)  # type: ignore[arg-type]
+
+
 def incident_document(
     inc: DetectedIncident,
     ranked: Sequence[RootCauseCandidate],
@@ -85,9 +90,9 @@ def incident_document(
                 "managed_object": str(r.managed_object),
                 "measurement": str(r.measurement),
                 "period_end": pd.Timestamp(r.period_end).isoformat(),
-                "value": float(r.value),
-                "expected": float(r.expected),
-                "z": float(r.z),
+                "value": _number(r.value),
+                "expected": _number(r.expected),
+                "z": _number(r.z),
             }
             for r in an.head(200).itertuples(index=False)
         ]

@@ -54,6 +54,7 @@ from twinrca.runtime.incident_store import save_incident
 from twinrca.runtime.keys import cleared_at, fingerprint, incident_key, kpi_key, resolved
 from twinrca.runtime.plugins import LoadedPlugin
 from twinrca.runtime.stages import PipelineConfig, merge_sources
+from twinrca.runtime.twin_drift import drift_input
 from twinrca.store.base import Store
 from twinrca.twin_replay.demand import Demand, demand_from_telemetry
 from twinrca.twin_replay.simulate import CellParams
@@ -205,6 +206,7 @@ class Pipeline:
             and prior.fingerprint == made_of
         ):
             return prior  # nothing new since it was recommended
+        inc = drift_input(self.store, inc)  # twin-drift findings: evidence (issue 19)
         diagnosers = stages.sources(self.diagnoser, self.plugins)
         ranked = stages.diagnose(inc, diagnosers, top=self.config.verify_top)
         t_diag = time.perf_counter()

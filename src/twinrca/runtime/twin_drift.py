@@ -9,25 +9,31 @@ after each refit check and refits the cells of lasting findings on their data si
 onset (:meth:`DriftWatch.mark_refitted` then closes those findings as ``refitted``).
 
 :func:`drift_evidence` is the diagnosis' read side: the drift findings of a set of
-elements, open ones first.
+elements, open ones first; :func:`drift_input` lays the findings that overlap an
+incident into its KPI evidence (a cell below its twin's throughput is the same symptom
+as a KPI anomaly, seen against the calibrated twin instead of the cell's own history),
+so a silent fault the KPI baseline missed still reaches the diagnoser.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from twinrca.core.errors import TwinRCAError
+from twinrca.detect.detector import DetectedIncident
 from twinrca.store.base import Store
 from twinrca.twin_replay.calibration import Calibration, kpi_grids
 from twinrca.twin_replay.drift import DRIFT_KPIS, DriftFinding, DriftState, standardize, step_drift
 
-__all__ = ["DRIFT_KIND", "DriftWatch", "drift_evidence"]
+__all__ = ["DRIFT_KIND", "DriftWatch", "drift_evidence", "drift_input"]
 
 log = logging.getLogger(__name__)
 
@@ -152,3 +158,46 @@ def drift_evidence(
         docs.sort(key=lambda d: d["onset"], reverse=True)
         docs.sort(key=lambda d: d["state"] != "open")
     return out
+
+
+_MARGIN = pd.Timedelta(hours=1)
+
+
+def drift_input(store: Store, inc: DetectedIncident) -> DetectedIncident:
+    """``inc`` with the drift findings of its elements and candidates that overlap it
+    (onset before its end, open or out of band since its start, an hour's margin) added
+    to its KPI anomalies, one row per cell, KPI and direction not already there (value
+    and expected NaN, ``z`` the finding's mean standardized residual)."""
+    ev = inc.evidence
+    elements = {*ev.candidates, *inc.group.elements}
+    found = drift_evidence(store, elements) if elements else {}
+    if not found:
+        return inc
+    start, end = pd.Timestamp(inc.group.start), pd.Timestamp(inc.group.end)
+    an = ev.anomalies
+    have = set()
+    if len(an):
+        d = np.sign(an["direction"].to_numpy()).astype(int)
+        have = set(
+            zip(an["managed_object"].astype(str), an["measurement"].astype(str), d, strict=True)
+        )
+    rows = []
+    for cell, docs in found.items():
+        for doc in docs:
+            key = (cell, str(doc["kpi"]), int(np.sign(doc["direction"])))
+            onset, last = pd.Timestamp(doc["onset"]), pd.Timestamp(doc["last_out"])
+            live = doc["state"] == "open" or last >= start - _MARGIN
+            if key in have or onset > end + _MARGIN or not live:
+                continue
+            have.add(key)
+            rows.append(
+                {"managed_object": cell, "measurement": key[1], "period_end": last,
+                 "value": np.nan, "expected": np.nan, "z": float(doc["z_mean"]),
+                 "direction": key[2]}
+            )  # fmt: skip
+    if not rows:
+        return inc
+    added = pd.DataFrame(rows)
+    added["period_end"] = pd.to_datetime(added["period_end"], utc=True)
+    merged = added if not len(an) else pd.concat([an, added], ignore_index=True)
+    return dataclasses.replace(inc, evidence=dataclasses.replace(ev, anomalies=merged))

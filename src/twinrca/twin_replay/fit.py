@@ -7,8 +7,9 @@ Pure functions on ``[cell, step]`` grids (no I/O). From healthy periods (availab
   (the kernel serves ``min(demand, capacity)`` and fills ``demand / capacity`` of the
   PRBs, so the ratio is the capacity itself);
 * **demand profile**: the offered traffic (served throughput where the cell is not
-  saturated) as ``level * exp(trend * day) * shape[weekday class, slot]`` per cell,
-  fitted robustly (medians in log space, a least-squares trend on the daily levels);
+  saturated) as ``level * exp(trend * day) * shape[weekday class, slot]`` per cell, in
+  log space: the shapes a low-rank matrix shared across cells (:mod:`._lowrank`), a
+  least-squares trend on the daily median levels, shrunk towards the network's mean;
 * **response**: the drop rate's rise with congestion (``load - 0.85`` above 0.85 of
   capacity), a least-squares slope over the congested samples (the kernel's
   ``sensitivity``; cells never congested keep the default);
@@ -31,6 +32,7 @@ import numpy as np
 
 from twinrca.core.errors import ValidationError
 from twinrca.core.topology import Topology
+from twinrca.twin_replay._lowrank import shared_shapes, shrink_trends
 from twinrca.twin_replay.simulate import CellParams
 
 __all__ = [
@@ -123,25 +125,20 @@ def _profile(
     shape = np.zeros((n_c, 2, per_day))
     for _ in range(3):
         detr = logd - level[:, None] - trend[:, None] * (day - ref)[None, :]
-        for k in (0, 1):
-            for s in range(per_day):
-                cols = (slot == s) & (wclass == k)
-                if cols.any():
-                    shape[:, k, s] = _nanmean(detr[:, cols], axis=1)
-            missing = ~np.isfinite(shape[:, k])
-            shape[:, k] = np.where(missing, np.nan, shape[:, k])
-        other = shape[:, ::-1]
-        shape = np.where(np.isfinite(shape), shape, other)
-        shape = np.nan_to_num(shape)
+        shape = shared_shapes(detr, slot, wclass, day, per_day).reshape(n_c, 2, per_day)
         shape -= _nanmedian(shape.reshape(n_c, -1), axis=1)[:, None, None]
         resid = logd - shape[:, wclass, slot]
-        daily = np.stack([_nanmedian(resid[:, day == d], axis=1) for d in days], axis=1)
-        level, trend = _line(daily, days - ref, level)
+        daily = np.stack([_nanmean(resid[:, day == d], axis=1) for d in days], axis=1)
+        level, trend, se = _line(daily, days - ref, level)
+    trend = shrink_trends(trend, se)
     return shape, level, trend, ref
 
 
-def _line(daily: np.ndarray, x: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares level and slope per row over the finite entries."""
+def _line(
+    daily: np.ndarray, x: np.ndarray, fallback: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Least-squares level, slope and the slope's standard error (NaN: fewer than four
+    days) per row over the finite entries."""
     ok = np.isfinite(daily)
     w = ok.astype(np.float64)
     y = np.where(ok, daily, 0.0)
@@ -152,7 +149,10 @@ def _line(daily: np.ndarray, x: np.ndarray, fallback: np.ndarray) -> tuple[np.nd
     sxy = (w * (x - mx[:, None]) * (y - my[:, None])).sum(1)
     slope = np.where((n >= 3) & (sxx > 0), sxy / np.maximum(sxx, 1e-12), 0.0)
     level = np.where(n > 0, my - slope * mx, fallback)
-    return level, slope
+    res = w * (y - level[:, None] - slope[:, None] * x) ** 2
+    s2 = res.sum(1) / np.maximum(n - 2, 1)
+    se = np.where((n >= 4) & (sxx > 0), np.sqrt(s2 / np.maximum(sxx, 1e-12)), np.nan)
+    return level, slope, se
 
 
 def _response(

@@ -84,6 +84,12 @@ def run_refit_check(open_store, network) -> None:
             loaded = TwinCalibrator(again, topo)
             assert loaded.due(loaded.fitted_to) is None
             np.testing.assert_allclose(loaded.params().capacity, pipeline.params.capacity)
+            # the restarted service's pipeline verifies on them from its first window
+            fresh = Pipeline(again, topo, cat, pipeline.diagnoser)
+            assert fresh.params is None
+            window = WindowConfig(history=pd.Timedelta(days=4), kpi_wait_s=0.0)
+            SlidingDetector(again, fresh, topo, window, calibrator=loaded).close()
+            np.testing.assert_allclose(fresh.params.capacity, pipeline.params.capacity)
             # a new cell: the topology changed, the twin is refitted (a second version)
             cells = topo.ids(ElementKind.CELL)
             e = topo.element(cells[0])
