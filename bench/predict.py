@@ -67,7 +67,9 @@ def _twin(seed: int, quick: bool, horizon: float):  # type: ignore[no-untyped-de
     from twinrca.predict.pipeline import label_features
 
     if (seed, quick) not in _FEATURES:
-        _FEATURES[(seed, quick)] = _twin_features(seed, quick)
+        from bench.predict_cache import cached_features
+
+        _FEATURES[(seed, quick)] = cached_features(seed, quick, lambda: _twin_features(seed, quick))
     feats, events, period, schema = _FEATURES[(seed, quick)]
     return label_features(feats, events, horizon_min=horizon, period_min=period, schema=schema)
 
@@ -341,10 +343,17 @@ def _add_hazard(result: dict, quick: bool, seed: int, horizons: list[float], con
     monotone over the horizons, on the same test rows as the current model."""
     from bench.predict_hazard import announced, fit_hazard, monotone_on, score, ttf_figures
 
+    from bench.predict_hazard import TRAIN_RUNS, VALID_RUNS
+    from twinrca.predict.pipeline import pool_runs
+
     names = _announced_modes()
     tests, probs, thr = {}, {}, {}
+    train_seeds = [seed + k for k in range(TRAIN_RUNS)]
+    valid_seeds = [seed + 500 + k for k in range(VALID_RUNS)]
     for h in sorted(set(horizons)):
-        train, val, test = (_twin(s, quick, h) for s in (seed, seed + 500, seed + 1000))
+        train = pool_runs([_twin(s, quick, h) for s in train_seeds])
+        val = pool_runs([_twin(s, quick, h) for s in valid_seeds])
+        test = _twin(seed + 1000, quick, h)
         model, cal, thr[h] = fit_hazard(train, val, names=names, seed=seed, config=config)
         tests[h], probs[h] = test, score(model, cal, test.frame)
     mono, mat, hs, pos = monotone_on({h: t.frame for h, t in tests.items()}, probs)
@@ -353,7 +362,8 @@ def _add_hazard(result: dict, quick: bool, seed: int, horizons: list[float], con
         ann = announced(t.mode, names) & (t.y == 1)
         fig = _warning_figures(mono[h], t, thr[h], probability=True, target=ann.astype(int))
         fig.update(ttf_figures(mat, hs, pos[h], t, mono[h] >= thr[h], ann))
-        fig["threshold_from"] = f"validation seed {seed + 500}: precision 0.8, isotonic"
+        fig["trained_on"] = f"twin seeds {train_seeds} pooled"
+        fig["threshold_from"] = f"validation seeds {valid_seeds} pooled: precision 0.8, isotonic"
         block = result if h == result["horizon_min"] else result["other_horizons"][f"{h:g}"]
         block["warnings"]["new_model"] = fig
 

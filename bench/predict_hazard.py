@@ -2,11 +2,12 @@
 
 Per horizon, a LightGBM model (the same learner and features as the current model)
 trained on the target "a fault of an announceable mode (FMEA catalogue) starts within
-the horizon", trained on the training run, stopped early and calibrated (isotonic) on the
-validation twin run (:mod:`twinrca.predict.hazard_fit`), its warning threshold the
-lowest calibrated probability reaching precision 0.8 over every mode on that run. The
-horizons' probabilities of each test row are made monotone (cumulative max), and give
-the expected time to failure with its 10-90 % interval (:mod:`twinrca.predict.hazard`).
+the horizon", on a pool of training twin runs (:data:`TRAIN_RUNS` seeds), stopped early
+and calibrated (isotonic) on a pool of validation runs (:data:`VALID_RUNS` other seeds;
+:mod:`twinrca.predict.hazard_fit`), its warning threshold the lowest calibrated
+probability reaching precision 0.8 over every mode on that pool. The horizons'
+probabilities of each test row are made monotone (cumulative max), and give the expected
+time to failure with its 10-90 % interval (:mod:`twinrca.predict.hazard`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+
+#: twin runs (seeds) pooled to train the hazard, and to stop, calibrate and set its
+#: threshold: one run holds a handful of announced faults only
+TRAIN_RUNS = 3
+VALID_RUNS = 2
 
 
 def announced(modes: np.ndarray, names: set[str]) -> np.ndarray:
