@@ -134,7 +134,8 @@ def pool_runs(runs: Sequence[Dataset]) -> Dataset:
         block = pd.DataFrame(
             model_matrix(r.frame, first.names).astype(np.float32), columns=first.names
         )
-        frames.append(pd.concat([r.frame[["time", "element"]].reset_index(drop=True), block], axis=1))
+        keys = r.frame[["time", "element"]].reset_index(drop=True)
+        frames.append(pd.concat([keys, block], axis=1))
         fids.append(np.where(r.fault_id >= 0, r.fault_id + offset, -1))
         offset += int(r.fault_id.max()) + 1 if len(r.fault_id) else 0
     return Dataset(

@@ -1,9 +1,9 @@
 """The fault-risk model: LightGBM + Platt calibration + a warning threshold + explanations.
 
 Training uses time slices only: the rows before the held-out slice train the booster,
-the held-out slice's part holding its first half of the positive rows stops the boosting,
-the rest fits the calibration and picks the warning threshold (precision 0.8 by default). Scoring goes
-through the compiled :class:`~twinrca.predict.fasttree.FastForest`.
+the held-out slice's part holding its first half of the positive rows stops the
+boosting, the rest fits the calibration and picks the warning threshold (precision 0.8
+by default). Scoring goes through the compiled :class:`~twinrca.predict.fasttree.FastForest`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ __all__ = [
     "RISK_CONFIG",
     "Contribution",
     "RiskModel",
+    "fit_modes",
     "fit_risk_model",
     "model_matrix",
     "split_at_half_positives",
@@ -281,6 +282,21 @@ def _trim(booster: Any) -> Any:
     import lightgbm as lgb
 
     return lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
+
+
+def fit_modes(
+    model: RiskModel,
+    x: np.ndarray,
+    y: np.ndarray,
+    modes: np.ndarray,
+    rows: np.ndarray,
+    *,
+    seed: int = 0,
+    config: GbmConfig = RISK_CONFIG,
+) -> None:
+    """Give ``model`` its mode classifier (which mode a warning is of), learnt on the
+    positive rows among ``rows`` (a boolean mask)."""
+    _fit_modes(model, x, y, modes, rows, seed, config)
 
 
 def _fit_modes(

@@ -116,7 +116,8 @@ def test_imminent_state_needs_a_significant_approach_here_or_upstream() -> None:
     f = precursor_block(soc, "soc", 0.0, -1, windows=(4, 8), period_min=15)
     cell = {k: np.full_like(v, np.nan) for k, v in f.items()}  # a cell: no battery itself
     up = {f"up__{k}": v for k, v in f.items() if k.endswith(("__ttt_min", "__margin", "_8"))}
-    own = imminent_block({**f, **{f"up__{k}": np.full_like(v, np.nan) for k, v in f.items()}}, ("soc",))
+    nothing_up = {f"up__{k}": np.full_like(v, np.nan) for k, v in f.items()}
+    own = imminent_block({**f, **nothing_up}, ("soc",))
     fed = imminent_block({**cell, **up}, ("soc",))
     # the draining battery: a finite time to empty once the 8-period trend is clear
     assert own["down__soc__ttt"][-1, 0] == f["soc__ttt_min"][-1, 0] < TTT_CAP
