@@ -19,7 +19,15 @@ from typing import Any
 import pandas as pd
 
 ROOT = Path(os.environ.get("TWINRCA_BENCH_CACHE_DIR", "var/cache/bench_predict"))
-_SOURCES = ("twinrca/predict", "twinrca/twin_replay", "twinrca/core", "twinrca/fmea")
+_SOURCES = (
+    "twinrca/predict/features.py",
+    "twinrca/predict/physics.py",
+    "twinrca/predict/scenario.py",
+    "twinrca/predict/registry.py",
+    "twinrca/twin_replay",
+    "twinrca/core",
+    "twinrca/fmea",
+)
 
 
 def code_digest() -> str:
@@ -28,7 +36,9 @@ def code_digest() -> str:
     base = Path(twinrca.__file__).parent.parent
     h = hashlib.sha256()
     for sub in _SOURCES:
-        for p in sorted((base / sub).rglob("*.py")) if (base / sub).exists() else []:
+        path = base / sub
+        files = [path] if path.is_file() else sorted(path.rglob("*.py")) if path.exists() else []
+        for p in files:
             h.update(str(p.relative_to(base)).encode())
             h.update(p.read_bytes())
     return h.hexdigest()[:16]
