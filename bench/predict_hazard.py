@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
 #: twin runs (seeds) pooled to train the hazard, and to stop, calibrate and set its
 #: threshold: one run holds a handful of announced faults only
 TRAIN_RUNS = 3
@@ -31,7 +30,9 @@ def announced(modes: np.ndarray, names: set[str]) -> np.ndarray:
     return np.array([m in names for m in modes], dtype=bool)
 
 
-def fit_hazard(train, val, *, names: set[str], seed: int, config, runs=None) -> tuple[Any, Any, float]:  # type: ignore[no-untyped-def]
+def fit_hazard(
+    train, val, *, names: set[str], seed: int, config, runs=None
+) -> tuple[Any, Any, float]:  # type: ignore[no-untyped-def]
     """The model, its isotonic calibrator and the warning threshold
     (:func:`twinrca.predict.hazard_fit.fit_hazard`: trained on the training pool, stopped
     and calibrated on the validation pool, which holds announced faults; the threshold
