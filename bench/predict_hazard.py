@@ -2,11 +2,14 @@
 
 Per horizon, a LightGBM model (the same learner and features as the current model)
 trained on the target "a fault of an announceable mode (FMEA catalogue) starts within
-the horizon", trained on the training run, stopped early and calibrated (isotonic) on the
-validation twin run (:mod:`twinrca.predict.hazard_fit`), its warning threshold the
-lowest calibrated probability reaching precision 0.8 over every mode on that run. The
-horizons' probabilities of each test row are made monotone (cumulative max), and give
-the expected time to failure with its 10-90 % interval (:mod:`twinrca.predict.hazard`).
+the horizon", on a pool of training twin runs (:data:`TRAIN_RUNS` seeds), stopped early
+and calibrated (isotonic) on a pool of validation runs (:data:`VALID_RUNS` other seeds;
+:mod:`twinrca.predict.hazard_fit`), its warning threshold the lowest calibrated
+probability reaching precision 0.8 over every mode on each run of that pool
+(:func:`~twinrca.predict.hazard_fit.threshold_on_runs`; the pool's own threshold is
+reported beside it). The horizons'
+probabilities of each test row are made monotone (cumulative max), and give the expected
+time to failure with its 10-90 % interval (:mod:`twinrca.predict.hazard`).
 """
 
 from __future__ import annotations
@@ -17,18 +20,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+#: twin runs (seeds) pooled to train the hazard, and to stop, calibrate and set its
+#: threshold: one run holds a handful of announced faults only
+TRAIN_RUNS = 3
+VALID_RUNS = 2
+
 
 def announced(modes: np.ndarray, names: set[str]) -> np.ndarray:
     return np.array([m in names for m in modes], dtype=bool)
 
 
-def fit_hazard(train, val, *, names: set[str], seed: int, config) -> tuple[Any, Any, float]:  # type: ignore[no-untyped-def]
+def fit_hazard(
+    train, val, *, names: set[str], seed: int, config, runs=None
+) -> tuple[Any, Any, float]:  # type: ignore[no-untyped-def]
     """The model, its isotonic calibrator and the warning threshold
-    (:func:`twinrca.predict.hazard_fit.fit_hazard`: trained on the training run, stopped
-    and calibrated on the validation run, which holds announced faults)."""
+    (:func:`twinrca.predict.hazard_fit.fit_hazard`: trained on the training pool, stopped
+    and calibrated on the validation pool, which holds announced faults; the threshold
+    reaching precision 0.8 on every validation run, ``runs`` the run of each row)."""
     from twinrca.predict.hazard_fit import fit_hazard as fit
 
-    m = fit(train, val, modes=names, seed=seed, config=config)
+    m = fit(train, val, modes=names, seed=seed, config=config, runs=runs)
     print(
         f"[bench.predict] hazard h={train.horizon_min:g}: {m.trees} trees, "
         f"threshold {m.threshold:.3f}",
@@ -79,3 +90,23 @@ def ttf_figures(
         "ttf_interval_coverage": round(float(inside.mean()), 4),
         "ttf_median_abs_error_min": round(float(np.median(err)), 1),
     }
+
+
+def physics_hazard(val, names: set[str]):  # type: ignore[no-untyped-def]
+    """The physics-only hazard: the time to the nearest failure level on a significant
+    approach (``down__ttt_min``, shorter = riskier), mapped to a probability by isotonic
+    regression on the validation pool (announced target) and its threshold the lowest
+    probability reaching precision 0.8 there (every mode). No learner: a check of what
+    the time-to-limit alone announces."""
+    from twinrca.predict.evaluate import threshold_for_precision
+    from twinrca.predict.hazard import IsotonicCalibrator
+
+    target = (announced(val.mode, names) & (val.y == 1)).astype(int)
+    cal = IsotonicCalibrator.fit(physics_score(val.frame), target)
+    return cal, threshold_for_precision(val.y, cal(physics_score(val.frame)), 0.8)
+
+
+def physics_score(frame: pd.DataFrame) -> np.ndarray:
+    from twinrca.predict.physics import TTT_CAP
+
+    return -np.nan_to_num(frame["down__ttt_min"].to_numpy(float), nan=TTT_CAP)

@@ -84,6 +84,8 @@ def describe_feature(name: str, period_min: int, names: Mapping[str, str] | None
         scope, name = _SCOPES[head], rest
     if name == "precursor__ttt_min":
         return f"{scope}minutes until the nearest failure level of any precursor KPI"
+    if head == "down" and sep:
+        return _imminent_text(rest, names)
     m = _EVENT_RE.match(name)
     if m:
         what = "all alarms" if m["what"] == "all" and m["kind"] == "alarm" else m["what"]
@@ -107,3 +109,18 @@ def describe_feature(name: str, period_min: int, names: Mapping[str, str] | None
         text = _PHYSICS[m["stat"]].format(k=_kpi_text(m["k"], names), w=_window(m["w"], period_min))
         return scope + text
     return scope + name.replace("_", " ")
+
+
+def _imminent_text(name: str, names: Mapping[str, str]) -> str:
+    """``down__`` features (:func:`twinrca.predict.physics.imminent_block`) in words."""
+    if name == "ttt_min":
+        return "minutes until the nearest failure level, on a steady approach (here or upstream)"
+    if name == "imminent":
+        return "number of precursors steadily approaching their failure level"
+    k, _, stat = name.rpartition("__")
+    what = _kpi_text(k, names)
+    if stat == "ttt":
+        return f"minutes until {what} reaches its failure level on a steady approach"
+    if stat == "margin":
+        return f"{what} distance left to its failure level (here or upstream)"
+    return name.replace("_", " ")

@@ -18,6 +18,9 @@ Per KPI ``k`` and trailing window ``w`` (in periods):
   the trend of the last w periods, capped at 10,000; w = the two shortest windows), and
   with a topology ``up__k__margin`` / ``up__k__ttt_w``: the minimum over the element's
   ancestors (a cell sees its site's battery and the microwave hops that feed it);
+  ``down__k__ttt`` / ``down__k__margin`` / ``down__ttt_min`` / ``down__imminent``: the
+  state that makes a fault imminent (a significant approach to the level, on the element
+  or what feeds it; :func:`twinrca.predict.physics.imminent_block`);
 - topology: ``nbr__<f>`` (mean over neighbour cells), ``sib__<f>`` (mean over the other
   children of the same parents) and ``parent__<f>`` (max over parents that have data)
   for the short-window trend and residual features and the alarm counts; numeric element
@@ -36,7 +39,7 @@ import pandas as pd
 
 from twinrca.core.errors import ValidationError
 from twinrca.core.topology import Topology
-from twinrca.predict.physics import precursor_block
+from twinrca.predict.physics import imminent_block, precursor_block
 
 __all__ = ["WINDOW_MINUTES", "FeatureSpec", "Grid", "build_features", "to_grid", "windows_for"]
 
@@ -366,6 +369,7 @@ def build_features(
         feats.update(_topology_features(feats, cols, grid, topology, spec))
         feats.update(_attribute_features(grid, topology))
     feats.update(_nearest_failure(feats))
+    feats.update(imminent_block(feats, tuple(k for k, _, _ in spec.thresholds)))
     out = grid.index_frame()
     block = pd.DataFrame({k: v.reshape(-1) for k, v in feats.items()})
     log.debug("features: %s rows x %s columns", len(out), block.shape[1])

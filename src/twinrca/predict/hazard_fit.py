@@ -30,7 +30,7 @@ from twinrca.predict.hazard import IsotonicCalibrator
 from twinrca.predict.pipeline import Dataset
 from twinrca.predict.risk import RISK_CONFIG, model_matrix
 
-__all__ = ["HazardModel", "fit_hazard", "mode_target"]
+__all__ = ["HazardModel", "fit_hazard", "mode_target", "threshold_on_runs"]
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +79,12 @@ def fit_hazard(
     seed: int = 0,
     config: GbmConfig = RISK_CONFIG,
     precision: float = 0.8,
+    runs: np.ndarray | None = None,
 ) -> HazardModel:
     """Train on ``train``; early stopping, calibration and threshold (the lowest calibrated
-    probability reaching ``precision`` over every mode's faults) on ``held_out``."""
+    probability reaching ``precision`` over every mode's faults) on ``held_out``. With
+    ``runs`` (the run of each held-out row, when it pools several twin runs) the
+    threshold must reach ``precision`` on every run: :func:`threshold_on_runs`."""
     if train.horizon_min != held_out.horizon_min or train.gap_min != held_out.gap_min:
         raise ModelError("train and held-out runs have different horizons or gaps")
     y_tr, y_ho = mode_target(train, modes), mode_target(held_out, modes)
@@ -104,7 +107,10 @@ def fit_hazard(
         )
     raw = np.asarray(booster.predict(x_ho, raw_score=True))
     cal = IsotonicCalibrator.fit(raw, y_ho)
-    thr = threshold_for_precision(held_out.y, cal(raw), precision)
+    if runs is None:
+        thr = threshold_for_precision(held_out.y, cal(raw), precision)
+    else:
+        thr = threshold_on_runs(held_out.y, cal(raw), runs, precision)
     return HazardModel(
         tuple(train.names),
         booster,
@@ -114,3 +120,19 @@ def fit_hazard(
         train.gap_min,
         tuple(sorted(modes)),
     )
+
+
+def threshold_on_runs(
+    y: np.ndarray, p: np.ndarray, runs: np.ndarray, precision: float = 0.8
+) -> float:
+    """The lowest probability at which *each* run with positives reaches ``precision``
+    (the largest of the runs' own thresholds): one run's lucky stretch cannot lower it,
+    the pool's average precision is no guarantee for the next run."""
+    thr = [
+        threshold_for_precision(y[runs == r], p[runs == r], precision)
+        for r in np.unique(runs)
+        if y[runs == r].sum() > 0
+    ]
+    if not thr:
+        return threshold_for_precision(y, p, precision)
+    return float(max(thr))

@@ -4,7 +4,10 @@ For a row at time ``t`` with gap ``g`` and horizon ``H`` the label is 1 when a f
 on the element in ``(t + g, t + g + H]``. Rows are left out (``valid == False``) when a
 fault is active at ``t`` (nothing to predict, and its symptoms are in the features) or
 starts in ``(t, t + g]`` (too close to call: a sample stamped ``t`` may already hold it).
-``lead_min`` is the time from ``t`` to that fault's start.
+A row whose window ``(t + g, t + g + H]`` runs past the end of the data (``until``, default
+the last row's time) and holds no fault within the data is censored: left out as well,
+not counted as a negative (a fault may start after the data ends). ``lead_min`` is the
+time from ``t`` to that fault's start.
 """
 
 from __future__ import annotations
@@ -44,10 +47,12 @@ def make_labels(
     *,
     horizon_min: float,
     gap_min: float,
+    until: pd.Timestamp | None = None,
 ) -> Labels:
     """Labels for ``rows`` (``time``, ``element``) from ``faults`` (``element, start, end``
     and optionally ``mode`` and ``incident``: the id ``fault_id`` reports, default the
-    row number)."""
+    row number); negatives whose window passes ``until`` (default: the last row's time)
+    are censored (``valid`` False)."""
     for col in ("element", "start", "end"):
         if col not in faults.columns:
             raise ValidationError("missing_column", f"fault table needs a {col!r} column")
@@ -83,6 +88,10 @@ def make_labels(
             lead[hit] = (s - t[pos]) / minute
             mode[hit] = modes[k]
             fid[hit] = inc[k]
+    if n:
+        end = int(_ns(pd.Series([until]))[0]) if until is not None else int(t_all.max())
+        censored = t_all + int((gap_min + horizon_min) * minute) > end
+        valid[censored & (y == 0)] = False
     return Labels(y, valid, lead, mode, fid)
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["TTT_CAP", "precursor_block"]
+__all__ = ["TTT_CAP", "imminent_block", "precursor_block"]
 
 TTT_CAP = 10_000.0
 
@@ -164,4 +164,54 @@ def precursor_block(
     out[f"{name}__approach"] = _approach_minutes(np.nan_to_num(step, nan=-1.0), period_min)
     per_day = max(1440 // period_min, 1)
     out[f"{name}__over_day"] = _over_day(level, sign, per_day, max(windows))
+    return out
+
+
+def imminent_block(feats: dict[str, np.ndarray], kpis: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """``down__`` features: the state that makes a fault imminent, per precursor KPI ``k``
+    over the element and what feeds it (``up__`` columns, when a topology gave them):
+
+    - ``down__k__ttt``: minutes to the failure level while the approach is *significant*
+      (even the slow end of the longest window's band, ``k__ttt_hi_W``, reaches the level:
+      a battery discharging after mains loss, a leak's ramp, a cabinet heating, a fade
+      deepening), else :data:`TTT_CAP`; the smaller of the element's and its feeders';
+    - ``down__k__margin``: the smaller margin of the element and its feeders (the rain-fade
+      margin of the hop that feeds a cell, the charge left on its site);
+    - ``down__ttt_min``: the nearest of the ``down__k__ttt``; ``down__imminent``: how many
+      precursors are on a significant approach.
+
+    Computed from the row's own columns, so no later sample enters."""
+    out: dict[str, np.ndarray] = {}
+    near: list[np.ndarray] = []
+    count: np.ndarray | None = None
+    for k in kpis:
+        tttl = sorted(
+            (int(c.rsplit("_", 1)[1]), c)
+            for c in feats
+            if c.startswith(f"{k}__ttt_hi_") and c.rsplit("_", 1)[1].isdigit()
+        )
+        if not tttl:
+            continue
+        w = tttl[-1][0]
+        parts, margins, on_any = [], [], None
+        for pre in ("", "up__"):
+            hi, best = feats.get(f"{pre}{k}__ttt_hi_{w}"), feats.get(f"{pre}{k}__ttt_min")
+            if hi is None or best is None:
+                continue
+            on = np.nan_to_num(hi, nan=TTT_CAP) < TTT_CAP
+            parts.append(np.where(on, np.nan_to_num(best, nan=TTT_CAP), TTT_CAP))
+            on_any = on if on_any is None else on_any | on
+            m = feats.get(f"{pre}{k}__margin")
+            if m is not None:
+                margins.append(m)
+        ttt = np.fmin.reduce(parts) if len(parts) > 1 else parts[0]
+        out[f"down__{k}__ttt"] = ttt
+        if margins:
+            out[f"down__{k}__margin"] = np.fmin.reduce(margins) if len(margins) > 1 else margins[0]
+        near.append(ttt)
+        on_int = on_any.astype(float) if on_any is not None else np.zeros_like(ttt)
+        count = on_int if count is None else count + on_int
+    if near:
+        out["down__ttt_min"] = np.fmin.reduce(near) if len(near) > 1 else near[0]
+        out["down__imminent"] = count if count is not None else np.zeros_like(near[0])
     return out

@@ -24,7 +24,14 @@ from twinrca.predict.labels import make_labels, time_split
 from twinrca.predict.registry import frame_schema
 from twinrca.predict.risk import RISK_CONFIG, RiskModel, fit_risk_model, model_matrix
 
-__all__ = ["Dataset", "Evaluation", "label_features", "prepare", "train_evaluate"]
+__all__ = [
+    "Dataset",
+    "Evaluation",
+    "label_features",
+    "pool_runs",
+    "prepare",
+    "train_evaluate",
+]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +111,44 @@ def label_features(
         gap_min=gap,
         period_min=period_min,
         schema=dict(schema or {}),
+    )
+
+
+def pool_runs(runs: Sequence[Dataset]) -> Dataset:
+    """The rows of several runs (twin seeds) as one dataset, run after run: the first
+    run's feature columns (absent event columns filled as :func:`model_matrix` does),
+    fault ids made distinct per run. The runs must share horizon, gap and period. Not
+    time-ordered across runs: split each run by time before pooling."""
+    if not runs:
+        raise ValueError("no run to pool")
+    first = runs[0]
+    for r in runs[1:]:
+        if (r.horizon_min, r.gap_min, r.period_min) != (
+            first.horizon_min,
+            first.gap_min,
+            first.period_min,
+        ):
+            raise ValueError("runs of different horizons, gaps or periods")
+    frames, fids, offset = [], [], 0
+    for r in runs:
+        block = pd.DataFrame(
+            model_matrix(r.frame, first.names).astype(np.float32), columns=first.names
+        )
+        keys = r.frame[["time", "element"]].reset_index(drop=True)
+        frames.append(pd.concat([keys, block], axis=1))
+        fids.append(np.where(r.fault_id >= 0, r.fault_id + offset, -1))
+        offset += int(r.fault_id.max()) + 1 if len(r.fault_id) else 0
+    return Dataset(
+        frame=pd.concat(frames, ignore_index=True),
+        names=list(first.names),
+        y=np.concatenate([r.y for r in runs]),
+        lead_min=np.concatenate([r.lead_min for r in runs]),
+        fault_id=np.concatenate(fids),
+        mode=np.concatenate([r.mode for r in runs]),
+        horizon_min=first.horizon_min,
+        gap_min=first.gap_min,
+        period_min=first.period_min,
+        schema=dict(first.schema),
     )
 
 

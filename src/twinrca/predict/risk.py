@@ -1,9 +1,9 @@
 """The fault-risk model: LightGBM + Platt calibration + a warning threshold + explanations.
 
 Training uses time slices only: the rows before the held-out slice train the booster,
-the first half of the held-out slice stops the boosting, the second half fits the
-calibration and picks the warning threshold (precision 0.8 by default). Scoring goes
-through the compiled :class:`~twinrca.predict.fasttree.FastForest`.
+the held-out slice's part holding its first half of the positive rows stops the
+boosting, the rest fits the calibration and picks the warning threshold (precision 0.8
+by default). Scoring goes through the compiled :class:`~twinrca.predict.fasttree.FastForest`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,15 @@ from twinrca.predict.fasttree import FastForest
 from twinrca.predict.gbm import GbmConfig, PlattCalibrator, train_booster
 from twinrca.predict.registry import ModelCard, ModelRegistry
 
-__all__ = ["RISK_CONFIG", "Contribution", "RiskModel", "fit_risk_model", "model_matrix"]
+__all__ = [
+    "RISK_CONFIG",
+    "Contribution",
+    "RiskModel",
+    "fit_modes",
+    "fit_risk_model",
+    "model_matrix",
+    "split_at_half_positives",
+]
 
 log = logging.getLogger(__name__)
 
@@ -225,12 +233,13 @@ def fit_risk_model(
     config: GbmConfig = RISK_CONFIG,
     precision: float = 0.8,
 ) -> RiskModel:
-    """Fit on rows ``train``; ``holdout`` (later in time) is split in two halves by row
-    order: early stopping, then calibration and threshold. Rows must be time-ordered."""
+    """Fit on rows ``train``; ``holdout`` (later in time) is split in two by row order
+    at half of its positive rows: early stopping, then calibration and threshold. Rows
+    must be time-ordered."""
     hold = np.flatnonzero(holdout)
-    if len(hold) < 4 or y[hold].sum() == 0 or y[train].sum() == 0:
+    if len(hold) < 4 or y[hold].sum() < 2 or y[train].sum() == 0:
         raise ModelError("need positive rows in both the training and the held-out slice")
-    es, cal = hold[: len(hold) // 2], hold[len(hold) // 2 :]
+    es, cal = split_at_half_positives(hold, y)
     booster = train_booster(
         x[train],
         y[train],
@@ -260,10 +269,34 @@ def fit_risk_model(
     return model
 
 
+def split_at_half_positives(rows: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` (time-ordered indices) cut where half of their positives lie before: both
+    parts hold positives even when the faults of a slice cluster at one end (halving the
+    rows left the stopping part without any, and the booster at one tree)."""
+    pos = np.flatnonzero(y[rows] == 1)
+    cut = int(pos[(len(pos) - 1) // 2]) + 1 if len(pos) >= 2 else len(rows) // 2
+    return rows[:cut], rows[cut:]
+
+
 def _trim(booster: Any) -> Any:
     import lightgbm as lgb
 
     return lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
+
+
+def fit_modes(
+    model: RiskModel,
+    x: np.ndarray,
+    y: np.ndarray,
+    modes: np.ndarray,
+    rows: np.ndarray,
+    *,
+    seed: int = 0,
+    config: GbmConfig = RISK_CONFIG,
+) -> None:
+    """Give ``model`` its mode classifier (which mode a warning is of), learnt on the
+    positive rows among ``rows`` (a boolean mask)."""
+    _fit_modes(model, x, y, modes, rows, seed, config)
 
 
 def _fit_modes(

@@ -206,6 +206,47 @@ def _warn_threshold(y: np.ndarray, p: np.ndarray, precision: float) -> float:
     return float(thr[int(np.argmax(f1))])
 
 
+#: as bench.predict: the held-out run holds few incidents, more patience before stopping
+_CONFIG = replace(RISK_CONFIG, early_stopping=300, min_data_in_leaf=10)
+
+
+def _announced_model(
+    train: Dataset,
+    valid: Dataset,
+    catalogue: Catalogue,
+    cfg: PredictorConfig,
+    say: Callable[[str], None],
+) -> RiskModel:
+    """The announced-mode hazard (:func:`twinrca.predict.hazard_fit.fit_hazard`: trained on
+    every row of the training run, stopped early on the threshold run, which holds
+    announced faults) as the service's model: Platt on the threshold run for the
+    announced target, the mode classifier on the training run's positives."""
+    from twinrca.predict.gbm import PlattCalibrator
+    from twinrca.predict.hazard_fit import fit_hazard, mode_target
+    from twinrca.predict.risk import fit_modes
+
+    names = {m.id for m in catalogue.announceable()}
+    target = mode_target(train, names)
+    say(f"fitting LightGBM on {len(train.y)} rows ({int(target.sum())} announced positive)")
+    hz = fit_hazard(
+        train, valid, modes=names, seed=cfg.train_seed, config=_CONFIG, precision=cfg.precision
+    )
+    margin = hz.raw(valid.frame)
+    model = RiskModel(
+        feature_names=list(train.names),
+        booster=hz.booster,
+        calibrator=PlattCalibrator.fit(margin, mode_target(valid, names)),
+        threshold=hz.threshold,
+        horizon_min=train.horizon_min,
+        gap_min=train.gap_min,
+        period_min=train.period_min,
+        schema=dict(train.schema),
+    )
+    rows = np.ones(len(target), dtype=bool)
+    fit_modes(model, train.x, target, train.mode, rows, seed=cfg.train_seed, config=_CONFIG)
+    return model
+
+
 def training_topology(topology: Topology, max_cells: int) -> Topology:
     """``topology`` itself when small enough, else the neighbourhood (cells, neighbour
     cells, feeding transport and core) of its first sites holding ~``max_cells`` cells."""
@@ -233,11 +274,11 @@ def train_predictor(
     progress: Callable[[str], None] | None = None,
     mapper: Mapper = serial_map,
 ) -> TrainedPredictor:
-    """Three twin runs of the topology, three seeds: fit (time-split early stopping and
-    calibration), pick the warning threshold on the second, measure on the third. The
-    three runs are the pieces handed to ``mapper``."""
+    """Three twin runs of the topology, three seeds: fit on the first (the announced-mode
+    hazard: early stopping and calibration on the second, :func:`_announced_model`),
+    pick the warning threshold on the second, measure on the third. The three runs are
+    the pieces handed to ``mapper``."""
     from twinrca.predict.evaluate import quality
-    from twinrca.predict.gbm import PlattCalibrator
     from twinrca.predict.risk import model_matrix
 
     say = progress or (lambda _msg: None)
@@ -249,16 +290,10 @@ def train_predictor(
     train, spec = runs["train"]
     valid, test = runs["threshold"][0], runs["test"][0]
     if cfg.announced_only:
-        train = replace(train, y=train.y * _announced(train.mode, catalogue))
-    say(f"fitting LightGBM on {len(train.y)} rows ({int(train.y.sum())} positive)")
-    config = replace(RISK_CONFIG, early_stopping=300, min_data_in_leaf=10)  # as bench.predict
-    ev = train_evaluate(train, test=valid, seed=cfg.train_seed, config=config)
-    model = ev.model
-    if cfg.announced_only:  # Platt on a held-out twin run, for the model's own target
-        margin = model.forest.predict_raw(model_matrix(valid.frame, model.feature_names))
-        target = valid.y * _announced(valid.mode, catalogue)
-        if 0 < target.sum() < len(target):
-            model.calibrator = PlattCalibrator.fit(margin, target)
+        model = _announced_model(train, valid, catalogue, cfg, say)
+    else:
+        say(f"fitting LightGBM on {len(train.y)} rows ({int(train.y.sum())} positive)")
+        model = train_evaluate(train, test=valid, seed=cfg.train_seed, config=_CONFIG).model
     model.threshold = _warn_threshold(
         valid.y, model.predict(model_matrix(valid.frame, model.feature_names)), cfg.precision
     )
@@ -275,7 +310,7 @@ def train_predictor(
         for k, v in {
             **q.to_json("test_"),
             "threshold": model.threshold,
-            "train_rows": ev.train_rows,
+            "train_rows": len(train.y),
             "test_rows": len(test.y),
             "test_positive_rows": int(test.y.sum()),
             "horizon_min": cfg.horizon_min,

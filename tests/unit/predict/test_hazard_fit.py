@@ -62,3 +62,18 @@ def test_mode_target_keeps_only_the_modes() -> None:
     t = mode_target(ds, {"FM-A"})
     assert t.sum() > 0 and set(ds.mode[t == 1]) == {"FM-A"}
     assert (t <= ds.y).all()
+
+
+def test_threshold_must_reach_the_precision_on_every_validation_run() -> None:
+    from twinrca.predict.evaluate import threshold_for_precision
+    from twinrca.predict.hazard_fit import threshold_on_runs
+
+    p = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.9, 0.8, 0.7, 0.6, 0.5])
+    # run 0: every row above 0.5 a fault; run 1: the rows at 0.7 and below false
+    y = np.array([1, 1, 1, 1, 0, 1, 1, 0, 0, 0])
+    runs = np.repeat([0, 1], 5)
+    pooled = threshold_for_precision(y, p, 0.8)
+    both = threshold_on_runs(y, p, runs, 0.8)
+    assert pooled == 0.7  # 5 of 6 on the pool at 0.7
+    assert both == 0.8  # run 1 reaches 0.8 only from 0.8 up
+    assert threshold_on_runs(y, p, np.zeros(10, dtype=int), 0.8) == pooled

@@ -48,13 +48,32 @@ def test_label_window_gap_and_active_fault() -> None:
     rows = pd.DataFrame({"time": t, "element": "c1"})
     start, end = t[8], t[10]
     faults = pd.DataFrame({"element": ["c1"], "start": [start], "end": [end], "mode": ["FM-X"]})
-    lab = make_labels(rows, faults, horizon_min=30, gap_min=15)
+    lab = make_labels(rows, faults, horizon_min=30, gap_min=15, until=t[-1] + pd.Timedelta("1h"))
     # t7 is within the gap, t8..t9 during the fault: left out
     assert list(lab.valid) == [True] * 7 + [False] * 3 + [True] * 2
     # positive: fault start in (t+15, t+45] -> rows t5, t6
     assert list(np.flatnonzero(lab.y)) == [5, 6]
     assert list(lab.lead_min[[5, 6]]) == [45.0, 30.0]
     assert lab.mode[5] == "FM-X" and lab.fault_id[4] == -1
+
+
+def test_windows_past_the_end_of_the_data_are_censored_not_negative() -> None:
+    t = pd.date_range("2025-01-01", periods=12, freq="15min", tz="UTC")
+    rows = pd.DataFrame({"time": t, "element": "c1"})
+    faults = pd.DataFrame({"element": ["c1"], "start": [t[11]], "end": [t[11]]})
+    lab = make_labels(rows, faults, horizon_min=60, gap_min=15)
+    # t6..t9: the fault at t11 lies in their window (t + 15, t + 75]: positives, kept
+    # although t7..t9's windows run past the data; t10 in the gap; t11 censored
+    assert list(np.flatnonzero(lab.y)) == [6, 7, 8, 9]
+    assert list(lab.valid) == [True] * 10 + [False] * 2
+    quiet = pd.DataFrame({"element": ["c9"], "start": [t[0]], "end": [t[0]]})
+    lab2 = make_labels(rows, quiet, horizon_min=60, gap_min=15)
+    # no fault: rows whose window runs past t11 (t > t11 - 75 min, i.e. t7..t11) unknown
+    assert list(lab2.valid) == [True] * 7 + [False] * 5
+    assert lab2.y.sum() == 0
+    # data known to go on: the same rows are plain negatives
+    later = make_labels(rows, quiet, horizon_min=60, gap_min=15, until=t[-1] + pd.Timedelta("2h"))
+    assert later.valid.all()
 
 
 def test_labels_do_not_depend_on_the_features() -> None:

@@ -8,7 +8,7 @@ import pandas as pd
 
 from twinrca.predict.features import FeatureSpec, build_features
 from twinrca.predict.labels import make_labels
-from twinrca.predict.physics import TTT_CAP, precursor_block
+from twinrca.predict.physics import TTT_CAP, imminent_block, precursor_block
 from twinrca.predict.synthetic import precursor_streams
 
 
@@ -71,9 +71,15 @@ def test_physics_features_at_t_do_not_use_data_after_t() -> None:
     d = _small()
     cut = d.kpis["time"].sort_values().iloc[len(d.kpis) // 2]
     base = build_features(d.kpis, spec=SPEC, alarms=d.alarms, topology=d.topology)
-    assert {"up__battery_v__ttt_min", "precursor__ttt_min", "cpu_load__over_day"} <= set(
-        base.columns
-    )
+    assert {
+        "up__battery_v__ttt_min",
+        "precursor__ttt_min",
+        "cpu_load__over_day",
+        "down__battery_v__ttt",
+        "down__rsl_margin__margin",
+        "down__ttt_min",
+        "down__imminent",
+    } <= set(base.columns)
     kpis = d.kpis.copy()
     later = kpis["time"] > cut
     num = kpis.columns.drop(["time", "element"])
@@ -92,9 +98,33 @@ def test_labels_leave_the_gap_out_and_never_see_the_fault_itself() -> None:
     t = pd.date_range("2025-01-01", periods=20, freq="15min", tz="UTC")
     rows = pd.DataFrame({"time": t, "element": "s1"})
     faults = pd.DataFrame({"element": ["s1"], "start": [t[12]], "end": [t[14]]})
-    lab = make_labels(rows, faults, horizon_min=60, gap_min=30)
+    # the data go on after t19 (no window is censored here; see test_labels_features)
+    lab = make_labels(rows, faults, horizon_min=60, gap_min=30, until=t[-1] + pd.Timedelta("1D"))
     # rows within the 30-minute gap (t10, t11) and during the fault (t12, t13): left out
     assert not lab.valid[[10, 11, 12, 13]].any() and lab.valid[[9, 14]].all()
     # every positive row is at least gap + one period before the start
     assert lab.lead_min[lab.y == 1].min() > 30.0
     assert list(np.flatnonzero(lab.y)) == [6, 7, 8, 9]
+
+
+def test_imminent_state_needs_a_significant_approach_here_or_upstream() -> None:
+    rng = np.random.default_rng(1)
+    n = 40
+    drain = 100.0 - 2.0 * np.clip(np.arange(n) - 20, 0, None)  # on battery from t20
+    noise = 100.0 + rng.normal(0, 0.5, n)  # on float charge, noisy reading
+    soc = np.column_stack([drain, noise])
+    f = precursor_block(soc, "soc", 0.0, -1, windows=(4, 8), period_min=15)
+    cell = {k: np.full_like(v, np.nan) for k, v in f.items()}  # a cell: no battery itself
+    up = {f"up__{k}": v for k, v in f.items() if k.endswith(("__ttt_min", "__margin", "_8"))}
+    nothing_up = {f"up__{k}": np.full_like(v, np.nan) for k, v in f.items()}
+    own = imminent_block({**f, **nothing_up}, ("soc",))
+    fed = imminent_block({**cell, **up}, ("soc",))
+    # the draining battery: a finite time to empty once the 8-period trend is clear
+    assert own["down__soc__ttt"][-1, 0] == f["soc__ttt_min"][-1, 0] < TTT_CAP
+    assert own["down__soc__ttt"][15, 0] == TTT_CAP  # before mains loss
+    # the noisy battery on float charge never looks imminent
+    assert (own["down__soc__ttt"][:, 1] == TTT_CAP).all()
+    assert own["down__imminent"][-1].tolist() == [1.0, 0.0]
+    # a cell fed by the site sees its site's state
+    assert fed["down__soc__ttt"][-1, 0] == own["down__soc__ttt"][-1, 0]
+    assert fed["down__soc__margin"][-1, 0] == f["soc__margin"][-1, 0]
