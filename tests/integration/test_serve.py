@@ -219,7 +219,7 @@ def test_serve_kill_restart_receiver_down_then_up(
     log = tmp_path / "serve.log"
     service = _Service(env, log).start()
     try:
-        _wait(lambda: b"twinrca serve started" in log.read_bytes(), 120, "start-up", service)
+        _wait(lambda: b"twinrca serve started" in log.read_bytes(), 300, "start-up", service)
         sent = _replay(kafka_bootstrap, prefix, scenario)
         assert sent["alarms"] > 0 and sent["kpi"] > 0
 

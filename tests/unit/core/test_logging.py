@@ -34,7 +34,11 @@ def test_log_lines_follow_stderr_after_it_is_replaced(monkeypatch) -> None:
         first.close()
         second = io.StringIO()
         monkeypatch.setattr(sys, "stderr", second)
-        logging.getLogger("twinrca.test").info("after the swap")
+        # through the installed handler itself: other loggers' levels are not this test's
+        (handler,) = root.handlers
+        handler.handle(
+            logging.LogRecord("twinrca.test", logging.INFO, __file__, 1, "after the swap", (), None)
+        )
         assert "after the swap" in second.getvalue()
         assert "Logging error" not in second.getvalue()
     finally:
