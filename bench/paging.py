@@ -67,7 +67,7 @@ def alertmanager_pages(alarms: pd.DataFrame) -> list[Page]:
     """The baseline's pages: raises grouped by (element, alarm type), a group open for
     :data:`GROUP_WINDOW` from its first raise."""
     up = raised(alarms)
-    t = pd.to_datetime(up["event_time"], utc=True)
+    t = pd.to_datetime(up["event_time"], utc=True, format="ISO8601")
     frame = pd.DataFrame(
         {
             "mo": up["managed_object"].astype(str).to_numpy(),

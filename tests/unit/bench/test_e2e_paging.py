@@ -80,3 +80,19 @@ def test_paging_figures_next_to_the_baseline(tmp_path: Path) -> None:
     # one page per (element, alarm type): tx:1, site:1, cell:1-1 and the busy cell
     assert base["paged_incidents"] == 4 and base["condition_recall"] == 0.0
     assert out["compression_ratio_to_baseline"] == 4.0
+
+
+def test_alertmanager_pages_read_mixed_iso_times() -> None:
+    """The store gives event times with and without fractional seconds in one column
+    (bench.e2e crashed on it): both raises are read and paged."""
+    from bench.paging import alertmanager_pages
+
+    alarms = pd.DataFrame(
+        {
+            "state": ["raised", "raised"],
+            "event_time": ["2024-06-03T08:15:00.250Z", "2024-06-03T08:15:00Z"],
+            "managed_object": ["cell:1", "cell:2"],
+            "alarm_type": ["x", "x"],
+        }
+    )
+    assert len(alertmanager_pages(alarms)) == 2
