@@ -32,7 +32,7 @@ from twinrca.runtime.fmea_feedback import rerate_from_service
 from twinrca.runtime.forecasting import Forecaster, predictions_came_true
 from twinrca.runtime.plugins import DIAGNOSERS, PREDICTORS, load_plugins
 from twinrca.store import open_store
-from twinrca.training.diagnoser import train_or_load
+from twinrca.training.diagnoser import representative_or_load
 from twinrca.training.predictor import PredictorConfig, predictor_or_load
 from twinrca.twin_replay.generate import generate_scenario
 
@@ -144,14 +144,7 @@ def run_demo(
     )
 
     say("[3/7] diagnosis: training the Bayesian diagnoser on labelled twin runs of this topology")
-    diagnoser = train_or_load(
-        out / "cache" / "diagnoser.pkl",
-        topology,
-        catalogue,
-        seeds=(101, 102, 103),
-        days=3.0,
-        faults=max(40, cells // 5),
-    )
+    diagnoser = representative_or_load(out / "cache", topology, catalogue, first_seed=101)
 
     receiver = _Receiver()
     system = store  # one tenant in the demo: keys live beside the data

@@ -22,7 +22,7 @@ import pandas as pd
 
 from twinrca.core.errors import ValidationError
 from twinrca.core.incident import IncidentDoc
-from twinrca.core.topology import ElementKind, Topology
+from twinrca.core.topology import Topology
 from twinrca.detect.baseline import SeasonalBaseline
 from twinrca.fmea.catalogue import load_catalogue
 from twinrca.ingest.files import FileIngestResult, dead_letter_file_sink, ingest_files
@@ -30,7 +30,7 @@ from twinrca.ingest.kpimap import load_mapping
 from twinrca.runtime.flow import Pipeline, PipelineConfig
 from twinrca.runtime.plugins import DIAGNOSERS, load_plugins
 from twinrca.store import open_store
-from twinrca.training.diagnoser import train_or_load
+from twinrca.training.diagnoser import representative_or_load
 
 __all__ = ["BASELINE_SHARE", "AnalyseResult", "analyse_folder"]
 
@@ -90,11 +90,7 @@ def analyse_folder(
     )
     catalogue = load_catalogue()
     say("[2/3] diagnosis: training the Bayesian diagnoser on twin runs of this topology")
-    cells = len(topology.ids(ElementKind.CELL))
-    diagnoser = train_or_load(
-        out / "cache" / "diagnoser.pkl", topology, catalogue, seeds=(101, 102, 103),
-        days=3.0, faults=max(40, cells // 5),
-    )  # fmt: skip
+    diagnoser = representative_or_load(out / "cache", topology, catalogue, first_seed=101)
     say(f"[3/3] incidents: baselines on the first {BASELINE_SHARE:.0%} of the recording")
     pipeline = Pipeline(
         store,

@@ -93,26 +93,14 @@ def build_pipeline(
     kinds; the runs go to Dask (``dask``: the settings' scheduler, else a local cluster)."""
     from twinrca.fmea.catalogue import load_catalogue
     from twinrca.runtime.dask_pool import batch_map
-    from twinrca.training.diagnoser import train_or_load
-    from twinrca.training.neighbourhoods import (
-        REPRESENTATIVE_DAYS,
-        REPRESENTATIVE_FAULTS,
-        representative_seeds,
-    )
+    from twinrca.training.diagnoser import representative_or_load
 
     catalogue = load_catalogue()
-    cache = Path(data_dir) / "cache" / "diagnoser-representative.pkl"  # kind-keyed
+    cache = Path(data_dir) / "cache"  # kind-keyed
     t0 = time.perf_counter()
     with batch_map(settings=dask, min_pieces=2) as mapper:
-        diagnoser = train_or_load(
-            cache,
-            topology,
-            catalogue,
-            seeds=representative_seeds(training_seeds[0]),
-            days=REPRESENTATIVE_DAYS,
-            faults=REPRESENTATIVE_FAULTS,
-            train_on="representative",
-            mapper=mapper,
+        diagnoser = representative_or_load(
+            cache, topology, catalogue, first_seed=training_seeds[0], mapper=mapper
         )
     log.info("diagnoser ready (%s) in %.1f s", cache, time.perf_counter() - t0)
     return Pipeline(

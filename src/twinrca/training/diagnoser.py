@@ -26,7 +26,13 @@ from twinrca.training.cache import (
     kind_parameters,
     topology_digest,
 )
-from twinrca.training.neighbourhoods import REPRESENTATIVE_CELLS, representative_network
+from twinrca.training.neighbourhoods import (
+    REPRESENTATIVE_CELLS,
+    REPRESENTATIVE_DAYS,
+    REPRESENTATIVE_FAULTS,
+    representative_network,
+    representative_seeds,
+)
 from twinrca.training.twin_data import AlarmNoise, alarm_frame, kpi_anomalies, match_faults
 from twinrca.twin_replay.demand import Demand, generate_demand
 from twinrca.twin_replay.generate import fault_labels, plant_faults
@@ -39,6 +45,7 @@ __all__ = [
     "diagnoser_key",
     "labelled_run",
     "new_diagnoser",
+    "representative_or_load",
     "train_diagnoser",
     "train_or_load",
     "training_cases",
@@ -298,3 +305,29 @@ def train_or_load(
         what="diagnoser",
     )
     return model.for_topology(topology)
+
+
+def representative_or_load(
+    cache_dir: Path,
+    topology: Topology,
+    catalogue: Catalogue,
+    *,
+    first_seed: int,
+    progress: Callable[[int], None] | None = None,
+    mapper: Mapper = serial_map,
+) -> BayesianDiagnoser:
+    """The product's diagnoser for ``topology``: trained on the representative runs
+    (:data:`~twinrca.training.neighbourhoods.REPRESENTATIVE_RUNS` seeds from
+    ``first_seed`` on) and cached by kind in ``cache_dir``, the one set-up that
+    ``serve``, ``analyse`` and the demo share."""
+    return train_or_load(
+        Path(cache_dir) / "diagnoser-representative.pkl",
+        topology,
+        catalogue,
+        seeds=representative_seeds(first_seed),
+        days=REPRESENTATIVE_DAYS,
+        faults=REPRESENTATIVE_FAULTS,
+        train_on="representative",
+        progress=progress,
+        mapper=mapper,
+    )
