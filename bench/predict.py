@@ -80,7 +80,7 @@ def _twin_features(seed: int, quick: bool):  # type: ignore[no-untyped-def]
     from twinrca.core.topology import ElementKind
     from twinrca.predict.features import FeatureSpec, build_features, windows_for
     from twinrca.predict.registry import frame_schema
-    from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, feeder_events, read_twin_scenario
+    from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, read_twin_scenario, target_events
     from twinrca.twin_replay import generate_scenario
 
     cells, days, faults = (60, 7, 60) if quick else (100, 10, 200)
@@ -97,7 +97,7 @@ def _twin_features(seed: int, quick: bool):  # type: ignore[no-untyped-def]
         for e in sc.topology
         if e.kind in (ElementKind.CELL, ElementKind.SITE, ElementKind.TRANSPORT)
     ]
-    events = feeder_events(sc.events, sc.topology, rows)
+    events = target_events(sc.events, sc.topology, rows)
     print(
         f"[bench.predict] twin seed {seed}: {len(sc.events)} service-loss events on "
         f"{len(sc.cells)} cells, {events['incident'].nunique()} incidents, {len(rows)} elements",

@@ -2,9 +2,10 @@
 
     python -m bench.rca --json [--quick] [--cells N] [--alarm-loss F] [--calibrate]
 
-Trains the Bayesian diagnoser on twin runs with training seeds (1..) of the test network
-(``--train-on full``, the default) or, as ``serve`` does, of the representative network
-of its kinds (``--train-on representative``: training.neighbourhoods), then scores
+Trains the Bayesian diagnoser as ``serve``, ``analyse`` and the demo do, on twin runs of
+the representative network of the test network's kinds (``--train-on representative``,
+the default: training.neighbourhoods), or on runs with training seeds (1..) of the test
+network itself (``--train-on full``), then scores
 incidents of runs with test seeds (70001..) on a 1,000-cell network: planted faults of
 every primary failure mode, with EMS imperfections (lost alarms, unrelated background
 alarms). A case is a planted fault; it counts as found at rank k when the true
@@ -341,9 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--train-on",
         choices=TRAIN_ON,
-        default="full",
-        help="twin runs the diagnoser trains on: the test network itself (full) or the "
-        "service's representative network of its kinds (representative)",
+        default="representative",
+        help="twin runs the diagnoser trains on: the service's representative network of "
+        "the test network's kinds (representative, the product's setting) or the test "
+        "network itself (full)",
     )
     ap.add_argument(
         "--no-verify",

@@ -32,7 +32,7 @@ from twinrca.predict.registry import (
     frame_schema,
 )
 from twinrca.predict.risk import Contribution, RiskModel, fit_risk_model
-from twinrca.predict.scenario import TwinScenario, feeder_events, read_twin_scenario
+from twinrca.predict.scenario import TwinScenario, read_twin_scenario, target_events
 from twinrca.predict.scoring import FaultWarning, StreamScorer, fmea_predictions, score_frame
 from twinrca.predict.synthetic import incident_tables, precursor_streams
 from twinrca.predict.tables import TableFeaturizer
@@ -64,7 +64,6 @@ __all__ = [
     "check_schema",
     "cross_validate",
     "describe_feature",
-    "feeder_events",
     "fit_risk_model",
     "fit_table_model",
     "fmea_predictions",
@@ -78,6 +77,7 @@ __all__ = [
     "read_twin_scenario",
     "recall_at_precision",
     "score_frame",
+    "target_events",
     "time_split",
     "train_evaluate",
 ]

@@ -24,9 +24,9 @@ from twinrca.core.topology import Topology
 __all__ = [
     "TWIN_FAILURE_LEVELS",
     "TwinScenario",
-    "feeder_events",
     "read_twin_scenario",
     "service_loss_events",
+    "target_events",
 ]
 
 #: failure levels of the twin's precursor telemetry (docs/twin.md): (KPI, level,
@@ -43,7 +43,7 @@ TWIN_FAILURE_LEVELS: tuple[tuple[str, float, int], ...] = (
 class TwinScenario:
     kpis: pd.DataFrame  # time, element + KPI columns (NaN where a KPI does not apply)
     alarms: pd.DataFrame  # time, element, alarm
-    events: pd.DataFrame  # element, start, end, mode: service-loss events on cells
+    events: pd.DataFrame  # element, start, end, mode, root: service-loss events on cells
     planted: pd.DataFrame  # the generator's labels.csv
     topology: Topology
     cells: list[str]
@@ -53,7 +53,8 @@ class TwinScenario:
 def service_loss_events(
     kpis: pd.DataFrame, cells: list[str], planted: pd.DataFrame, *, kpi: str, below: float
 ) -> pd.DataFrame:
-    """Runs of ``kpi < below`` per cell, with the covering planted fault's mode."""
+    """Runs of ``kpi < below`` per cell, with the covering planted fault's mode and root
+    element (``"unknown"`` and ``""`` if none)."""
     rows = []
     sub = kpis[kpis["element"].isin(set(cells))].sort_values(["element", "time"])
     for el, g in sub.groupby("element", sort=False):
@@ -62,38 +63,50 @@ def service_loss_events(
         edges = np.diff(np.r_[0, down.astype(int), 0])
         for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
             end = t[e] if e < len(t) else t[-1]
-            rows.append((el, pd.Timestamp(t[s]), pd.Timestamp(end), _mode_at(planted, el, t[s])))
-    return pd.DataFrame(rows, columns=["element", "start", "end", "mode"])
+            mode, root = _fault_at(planted, el, t[s])
+            rows.append((el, pd.Timestamp(t[s]), pd.Timestamp(end), mode, root))
+    return pd.DataFrame(rows, columns=["element", "start", "end", "mode", "root"])
 
 
-def _mode_at(planted: pd.DataFrame, element: str, when: object) -> str:
+def _fault_at(planted: pd.DataFrame, element: str, when: object) -> tuple[str, str]:
     when = pd.Timestamp(when)
     hit = planted[(planted["start"] <= when) & (planted["end"] >= when)]
     for _, r in hit.iterrows():
         if element in json.loads(r["affected_elements"]):
             followers = json.loads(r.get("followers") or "[]")
-            return str(followers[0] if followers and when > r["start"] else r["mode_id"])
-    return "unknown"
+            mode = str(followers[0] if followers and when > r["start"] else r["mode_id"])
+            return mode, str(r.get("root_element") or "")
+    return "unknown", ""
 
 
-def feeder_events(events: pd.DataFrame, topology: Topology, elements: list[str]) -> pd.DataFrame:
-    """The cell service-loss events, also on every element of ``elements`` that feeds the
-    cell (its site, transport hops): "service loss starts on the element or on a cell it
-    feeds". Events of one planted fault starting together form one ``incident`` (the
-    unit of lead time), whichever element reports them."""
+def target_events(events: pd.DataFrame, topology: Topology, elements: list[str]) -> pd.DataFrame:
+    """The events a warning of an element is judged on: the cell service-loss events,
+    also on the element whose fault caused them (the planted fault's ``root``: the site
+    whose battery ran out, the hop that faded, the node whose memory filled) when it is
+    one of ``elements`` and feeds the cell. Not on the other elements the cell hangs from:
+    an aggregation node is not about to fail because a site below it is. Events of one
+    planted fault starting together form one ``incident`` (the unit of lead time),
+    whichever element reports them."""
     keep = set(elements)
     ev = events.reset_index(drop=True)
+    for col in ("mode", "root"):
+        if col not in ev.columns:
+            ev = ev.assign(**{col: ""})
+    if "end" not in ev.columns:
+        ev = ev.assign(end=ev["start"])
     key = ev["mode"].astype(str) + "|" + ev["start"].astype(str)
     ev = ev.assign(incident=pd.factorize(key)[0])
     extra = [
-        (a, r.start, r.end, r.mode, r.incident)
+        (r.root, r.start, r.end, r.mode, r.root, r.incident)
         for r in ev.itertuples(index=False)
-        for a in sorted(topology.ancestors(r.element) & keep)
+        if r.root
+        and r.root != r.element
+        and r.root in keep
+        and r.root in topology.ancestors(r.element)
     ]
-    out = pd.concat(
-        [ev, pd.DataFrame(extra, columns=["element", "start", "end", "mode", "incident"])],
-        ignore_index=True,
-    )
+    cols = ["element", "start", "end", "mode", "root", "incident"]
+    out = pd.concat([ev[cols], pd.DataFrame(extra, columns=cols)], ignore_index=True)
+    out = out.drop_duplicates(["element", "start", "incident"])
     return out.sort_values(["element", "start"], kind="stable").reset_index(drop=True)
 
 

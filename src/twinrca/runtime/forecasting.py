@@ -404,12 +404,16 @@ def _service_loss_onsets(wide: pd.DataFrame, topology: Topology) -> dict[str, li
 def predictions_came_true(
     docs: Iterable[Mapping[str, Any]], events: pd.DataFrame, topology: Topology
 ) -> int:
-    """How many predictions saw service loss (``events``: element, start) start on
-    their element or on a cell it feeds inside their window: the model's own target."""
-    starts = pd.to_datetime(events["start"], utc=True)
+    """How many predictions saw service loss start inside their window on their element,
+    or on a cell it feeds when the element's own fault caused it (``events``: element,
+    start and, for a twin's labelled events, the fault's ``root``): the model's own target
+    (:func:`twinrca.predict.scenario.target_events`)."""
+    from twinrca.predict.scenario import target_events
+
+    judged = target_events(events, topology, [str(d["element"]) for d in docs])
+    starts = pd.to_datetime(judged["start"], utc=True)
     n = 0
     for d in docs:
         lo, hi = pd.Timestamp(d["window_start"]), pd.Timestamp(d["window_end"])
-        ahead = events["element"][(starts > lo) & (starts <= hi)]
-        n += any(d["element"] == c or d["element"] in topology.ancestors(c) for c in ahead)
+        n += bool((judged["element"][(starts > lo) & (starts <= hi)] == d["element"]).any())
     return n

@@ -24,9 +24,9 @@ from twinrca.core.mapper import Mapper, serial_map
 from twinrca.core.topology import ElementKind, Topology
 from twinrca.fmea.catalogue import Catalogue
 from twinrca.predict.features import FeatureSpec, windows_for
-from twinrca.predict.pipeline import Dataset, prepare, train_evaluate
+from twinrca.predict.pipeline import Dataset, pool_runs, prepare, train_evaluate
 from twinrca.predict.risk import RISK_CONFIG, RiskModel
-from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, feeder_events, service_loss_events
+from twinrca.predict.scenario import TWIN_FAILURE_LEVELS, service_loss_events, target_events
 from twinrca.training.cache import (
     cache_key,
     cached,
@@ -63,6 +63,12 @@ class PredictorConfig:
     train_seed: int = 201
     valid_seed: int = 202
     test_seed: int = 203
+    # announced faults are few per run: the hazard trains on a pool of runs (seeds
+    # train_seed, train_seed + 10, ...) and is stopped, calibrated and thresholded on a
+    # pool of others (valid_seed, valid_seed + 10, ...), its threshold reaching the
+    # precision on *each* of them (as bench.predict's hazard)
+    train_runs: int = 3
+    valid_runs: int = 2
     days: float = 4.0
     faults: int | None = None  # default: max(60, cells // 4)
     # warn at the lowest risk reaching this precision on the threshold run (else at its
@@ -74,6 +80,14 @@ class PredictorConfig:
     # larger topologies train on the sub-network of their first sites (sorted ids) with
     # about this many cells: the features are local (element, neighbours, parents)
     max_cells: int = 160
+
+    def seeds(self) -> tuple[tuple[str, int], ...]:
+        """(role, seed) of every twin run: train, threshold (validation) and test."""
+        return (
+            *(("train", self.train_seed + 10 * k) for k in range(self.train_runs)),
+            *(("threshold", self.valid_seed + 10 * k) for k in range(self.valid_runs)),
+            ("test", self.test_seed),
+        )
 
     def spec(self, period_min: int) -> FeatureSpec:
         return FeatureSpec(
@@ -177,7 +191,7 @@ def _dataset(
     events = service_loss_events(kpis, cells, planted, kpi="availability", below=50.0)
     ds = prepare(
         kpis,
-        feeder_events(events, topology, rows),
+        target_events(events, topology, rows),
         spec=spec,
         horizon_min=cfg.horizon_min,
         alarms=alarms,
@@ -213,30 +227,40 @@ _CONFIG = replace(RISK_CONFIG, early_stopping=300, min_data_in_leaf=10)
 def _announced_model(
     train: Dataset,
     valid: Dataset,
+    runs: np.ndarray,
     catalogue: Catalogue,
     cfg: PredictorConfig,
     say: Callable[[str], None],
 ) -> RiskModel:
     """The announced-mode hazard (:func:`twinrca.predict.hazard_fit.fit_hazard`: trained on
-    every row of the training run, stopped early on the threshold run, which holds
-    announced faults) as the service's model: Platt on the threshold run for the
-    announced target, the mode classifier on the training run's positives."""
+    every row of the pooled training runs, stopped early on the pooled threshold runs,
+    which hold announced faults) as the service's model: Platt on the threshold runs for
+    the announced target, the warning threshold the lowest probability reaching the
+    precision on each threshold run (``runs``: the run of each row), the mode classifier
+    on the training runs' positives."""
     from twinrca.predict.gbm import PlattCalibrator
-    from twinrca.predict.hazard_fit import fit_hazard, mode_target
+    from twinrca.predict.hazard_fit import fit_hazard, mode_target, threshold_on_runs
     from twinrca.predict.risk import fit_modes
 
     names = {m.id for m in catalogue.announceable()}
     target = mode_target(train, names)
     say(f"fitting LightGBM on {len(train.y)} rows ({int(target.sum())} announced positive)")
     hz = fit_hazard(
-        train, valid, modes=names, seed=cfg.train_seed, config=_CONFIG, precision=cfg.precision
+        train,
+        valid,
+        modes=names,
+        seed=cfg.train_seed,
+        config=_CONFIG,
+        precision=cfg.precision,
+        runs=runs,
     )
     margin = hz.raw(valid.frame)
+    calibrator = PlattCalibrator.fit(margin, mode_target(valid, names))
     model = RiskModel(
         feature_names=list(train.names),
         booster=hz.booster,
-        calibrator=PlattCalibrator.fit(margin, mode_target(valid, names)),
-        threshold=hz.threshold,
+        calibrator=calibrator,
+        threshold=threshold_on_runs(valid.y, calibrator(margin), runs, cfg.precision),
         horizon_min=train.horizon_min,
         gap_min=train.gap_min,
         period_min=train.period_min,
@@ -274,29 +298,34 @@ def train_predictor(
     progress: Callable[[str], None] | None = None,
     mapper: Mapper = serial_map,
 ) -> TrainedPredictor:
-    """Three twin runs of the topology, three seeds: fit on the first (the announced-mode
-    hazard: early stopping and calibration on the second, :func:`_announced_model`),
-    pick the warning threshold on the second, measure on the third. The three runs are
-    the pieces handed to ``mapper``."""
+    """Twin runs of the topology with the seeds of :meth:`PredictorConfig.seeds`: fit on
+    the pooled training runs (the announced-mode hazard: early stopping, calibration and
+    the warning threshold on the pooled threshold runs, :func:`_announced_model`),
+    measure on the test run. The runs are the pieces handed to ``mapper``."""
     from twinrca.predict.evaluate import quality
     from twinrca.predict.risk import model_matrix
 
     say = progress or (lambda _msg: None)
     topology = training_topology(topology, cfg.max_cells)
-    roles = (("train", cfg.train_seed), ("threshold", cfg.valid_seed), ("test", cfg.test_seed))
+    roles = cfg.seeds()
     say("twin runs for " + ", ".join(f"{role} (seed {seed})" for role, seed in roles))
     pieces = [(seed, topology, catalogue, cfg) for _, seed in roles]
-    runs = dict(zip([r for r, _ in roles], mapper(_dataset_piece, pieces), strict=True))
-    train, spec = runs["train"]
-    valid, test = runs["threshold"][0], runs["test"][0]
+    built = list(mapper(_dataset_piece, pieces))
+    by_role: dict[str, list[Dataset]] = {}
+    for (role, _), (ds, _spec) in zip(roles, built, strict=True):
+        by_role.setdefault(role, []).append(ds)
+    spec = built[0][1]
+    train, valid = pool_runs(by_role["train"]), pool_runs(by_role["threshold"])
+    runs = np.repeat(np.arange(len(by_role["threshold"])), [len(v.y) for v in by_role["threshold"]])
+    test = by_role["test"][0]
     if cfg.announced_only:
-        model = _announced_model(train, valid, catalogue, cfg, say)
+        model = _announced_model(train, valid, runs, catalogue, cfg, say)
     else:
         say(f"fitting LightGBM on {len(train.y)} rows ({int(train.y.sum())} positive)")
         model = train_evaluate(train, test=valid, seed=cfg.train_seed, config=_CONFIG).model
-    model.threshold = _warn_threshold(
-        valid.y, model.predict(model_matrix(valid.frame, model.feature_names)), cfg.precision
-    )
+        model.threshold = _warn_threshold(
+            valid.y, model.predict(model_matrix(valid.frame, model.feature_names)), cfg.precision
+        )
     q = quality(
         test.y,
         model.predict(model_matrix(test.frame, model.feature_names)),

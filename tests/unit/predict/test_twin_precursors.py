@@ -13,7 +13,7 @@ from twinrca.predict.evaluate import lead_times, threshold_for_precision
 from twinrca.predict.features import FeatureSpec
 from twinrca.predict.pipeline import prepare, train_evaluate
 from twinrca.predict.risk import RISK_CONFIG
-from twinrca.predict.scenario import feeder_events, read_twin_scenario
+from twinrca.predict.scenario import read_twin_scenario, target_events
 
 twin = pytest.importorskip("twinrca.twin_replay")
 
@@ -33,7 +33,7 @@ def _dataset(path, seed):
     spec = FeatureSpec(
         period_min=sc.period_min, windows=(2, 4, 8), seasonal_days=1, thresholds=THRESHOLDS
     )
-    events = feeder_events(sc.events, sc.topology, rows)
+    events = target_events(sc.events, sc.topology, rows)
     assert set(events["element"]) - set(sc.cells)  # sites / links carry their cells' losses
     return prepare(
         sc.kpis,

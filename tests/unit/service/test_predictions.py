@@ -112,8 +112,8 @@ def test_forecaster_warns_ahead_resumes_and_alerts_once(ingested, topology, pred
         assert d["confidenceDegree"] >= predictor.model.threshold - 1e-4
         assert d["status"] in ("open", "expired")
 
-    # some prediction came true: service loss started on the element (or a cell it
-    # feeds) inside its window (the model's label: (t + gap, t + gap + horizon])
+    # some prediction came true: service loss started on the element (or a cell its own
+    # fault takes down) inside its window (the model's label: (t + gap, t + gap + horizon])
     from twinrca.predict.scenario import read_twin_scenario
 
     events = read_twin_scenario(out / "sc").events
@@ -160,25 +160,34 @@ def test_cached_predictor_is_reused(tmp_path: Path, topology, predictor) -> None
         assert pickle.load(fh)[0]  # the key
 
 
-def test_came_true_counts_the_element_and_the_cells_it_feeds(topology) -> None:
+def test_came_true_counts_the_element_and_the_cells_its_own_fault_takes_down(topology) -> None:
     site = topology.ids(ElementKind.SITE)[0]
     cell = sorted(c for c in topology.descendants(site) if c in topology.ids(ElementKind.CELL))[0]
     other = next(c for c in topology.ids(ElementKind.CELL) if c not in topology.descendants(site))
+    above = sorted(a for a in topology.ancestors(site) if a != site)[0]  # a hop feeding the site
     t = pd.Timestamp("2024-06-03T10:00:00Z")
-    events = pd.DataFrame({"element": [cell], "start": [t]})
+
+    def events(root: str) -> pd.DataFrame:
+        return pd.DataFrame({"element": [cell], "start": [t], "mode": ["M"], "root": [root]})
 
     def doc(element: str, lo: str, hi: str) -> dict:
         return {"element": element, "window_start": lo, "window_end": hi}
 
     inside = ("2024-06-03T09:15:00+00:00", "2024-06-03T10:15:00+00:00")
-    assert predictions_came_true([doc(cell, *inside)], events, topology) == 1
-    assert predictions_came_true([doc(site, *inside)], events, topology) == 1  # feeds it
-    assert predictions_came_true([doc(other, *inside)], events, topology) == 0
+    site_fault = events(site)
+    assert predictions_came_true([doc(cell, *inside)], site_fault, topology) == 1
+    assert predictions_came_true([doc(site, *inside)], site_fault, topology) == 1  # its fault
+    # the hop above the site feeds the cell too, but the site's fault is not its own
+    assert predictions_came_true([doc(above, *inside)], site_fault, topology) == 0
+    assert predictions_came_true([doc(above, *inside)], events(above), topology) == 1
+    assert predictions_came_true([doc(site, *inside)], events(above), topology) == 0
+    assert predictions_came_true([doc(site, *inside)], events(""), topology) == 0  # no label
+    assert predictions_came_true([doc(other, *inside)], site_fault, topology) == 0
     # the window is (start, end]: a loss at its start was already under way
     at_start = ("2024-06-03T10:00:00+00:00", "2024-06-03T11:00:00+00:00")
-    assert predictions_came_true([doc(cell, *at_start)], events, topology) == 0
+    assert predictions_came_true([doc(cell, *at_start)], site_fault, topology) == 0
     before = ("2024-06-03T08:00:00+00:00", "2024-06-03T09:00:00+00:00")
-    assert predictions_came_true([doc(cell, *before)], events, topology) == 0
+    assert predictions_came_true([doc(cell, *before)], site_fault, topology) == 0
 
 
 class BatteryWatch:
@@ -251,6 +260,10 @@ def test_a_gap_in_the_pm_data_does_not_stall_the_forecaster(
     store.close()
 
 
+#: a threshold far below the model's, for tests that need many predictions
+LOW = 0.02
+
+
 def test_regions_resume_separately_and_nothing_is_skipped_while_none_is_owned(
     tmp_path: Path, ingested, topology, predictor
 ) -> None:
@@ -283,8 +296,8 @@ def test_regions_resume_separately_and_nothing_is_skipped_while_none_is_owned(
         return store
 
     whole = stored("whole")
-    # a low threshold: ~100 predictions in both halves, so a skipped or repeated period shows
-    Forecaster(whole, topology, predictor, backfill=None, threshold=0.1, explain=0).tick()
+    # a low threshold: many predictions in both halves, so a skipped or repeated period shows
+    Forecaster(whole, topology, predictor, backfill=None, threshold=LOW, explain=0).tick()
     docs = whole.list_documents("prediction", limit=10_000)
     want = {(d["prediction_id"], d["warnings"], d["window_end"]) for d in docs}
     assert {d["region"] for d in docs} == {"east", "west"}
@@ -297,7 +310,7 @@ def test_regions_resume_separately_and_nothing_is_skipped_while_none_is_owned(
         predictor,
         regions=lambda: set(owned),
         backfill=None,
-        threshold=0.1,
+        threshold=LOW,
         explain=0,
     )
     tick = a.tick()
@@ -316,7 +329,7 @@ def test_regions_resume_separately_and_nothing_is_skipped_while_none_is_owned(
         predictor,
         regions=lambda: set(regions) - half,
         backfill=None,
-        threshold=0.1,
+        threshold=LOW,
         explain=0,
     )
     assert b.tick().scored_periods > 0  # b's regions were never scored: all of it
