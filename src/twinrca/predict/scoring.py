@@ -8,15 +8,15 @@ the warnings of that period.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from twinrca.core.topology import Topology
+from twinrca.core.topology import ElementKind, Topology
 from twinrca.predict.features import FeatureSpec, build_features, to_grid
 from twinrca.predict.risk import Contribution, RiskModel
 
@@ -26,6 +26,7 @@ __all__ = [
     "StreamScorer",
     "fmea_predictions",
     "json_number",
+    "on_faulty_element",
     "score_frame",
     "sudden_modes",
 ]
@@ -55,6 +56,9 @@ class FaultWarning:
     confidence: float
     horizon_min: float
     reasons: tuple[Contribution, ...] = ()
+    #: the elements the model raised it on, when it moved to the element at fault
+    #: (:func:`on_faulty_element`): a site's cells warned of the site's memory leak
+    raised_on: tuple[str, ...] = ()
 
     def to_mda(self) -> dict[str, Any]:
         """The TS 28.104 MDA report of this warning."""
@@ -215,3 +219,48 @@ def _append(old: pd.DataFrame | None, new: pd.DataFrame, keep: pd.Timedelta) -> 
     frame = new if old is None else pd.concat([old, new], ignore_index=True)
     t = pd.to_datetime(frame["time"], utc=True)
     return frame[t > t.max() - keep].reset_index(drop=True)
+
+
+def _nearest_of_kind(topology: Topology, element: str, kind: ElementKind) -> str | None:
+    """``element`` itself or its nearest ancestor of ``kind`` (breadth first, by id)."""
+    level = [element]
+    seen: set[str] = set()
+    while level:
+        hits = sorted(e for e in level if topology.element(e).kind == kind)
+        if hits:
+            return hits[0]
+        seen.update(level)
+        level = sorted({p for e in level for p in topology.parents(e)} - seen)
+    return None
+
+
+def on_faulty_element(
+    warnings: Sequence[FaultWarning], topology: Topology, kinds: Mapping[str, ElementKind]
+) -> list[FaultWarning]:
+    """Each warning on the element its failure mode is a fault of (``kinds``: mode ->
+    element kind, the FMEA catalogue's): the model scores every cell, site and hop, and a
+    site's memory leak or battery shows on its cells too (their rows carry the site's
+    precursors); the NOC gets one warning for the site, not one per cell. A warning
+    whose element has no ancestor of the mode's kind stays where it is. Warnings that
+    land on one element, mode and window become one: the most confident, with its
+    reasons and the elements they were raised on (``raised_on``)."""
+    out: dict[tuple[str, str, datetime, datetime], FaultWarning] = {}
+    sources: dict[tuple[str, str, datetime, datetime], set[str]] = {}
+    for w in warnings:
+        kind = kinds.get(w.failure_mode)
+        target = w.element
+        if kind is not None and w.element in topology:
+            target = _nearest_of_kind(topology, w.element, kind) or w.element
+        key = (target, w.failure_mode, w.start, w.end)
+        sources.setdefault(key, set()).add(w.element)
+        prev = out.get(key)
+        if prev is None or w.confidence > prev.confidence:
+            out[key] = w
+    return [
+        replace(
+            w,
+            element=key[0],
+            raised_on=tuple(sorted(sources[key])) if sources[key] != {key[0]} else (),
+        )
+        for key, w in out.items()
+    ]

@@ -27,9 +27,10 @@ from twinrca.alerts.predictions import prediction_alerts
 from twinrca.core.errors import ConfigError
 from twinrca.core.timeutil import utcnow
 from twinrca.core.topology import Topology
+from twinrca.fmea.catalogue import load_catalogue
 from twinrca.predict.features import build_features, to_grid
 from twinrca.predict.lifecycle import settle
-from twinrca.predict.scoring import FaultWarning, json_number, score_frame
+from twinrca.predict.scoring import FaultWarning, json_number, on_faulty_element, score_frame
 from twinrca.runtime.detect_loop import read_kpis_ahead
 from twinrca.runtime.plugins import LoadedPlugin
 from twinrca.store.base import Store
@@ -95,6 +96,7 @@ class Forecaster:
         self._regions = regions
         self._region_of = {e.element_id: e.region for e in topology}
         self._rows = [e.element_id for e in topology if e.kind in ROW_KINDS]
+        self._mode_kinds = {m.id: m.element_kind for m in load_catalogue().modes}
         period = pd.Timedelta(minutes=self.spec.period_min)
         self._history = pd.Timedelta(days=self.spec.seasonal_days) + period * (
             max(self.spec.windows) + 2
@@ -147,9 +149,9 @@ class Forecaster:
         # each region from where its own scoring stopped
         after = rows["element"].map(self._region_of).map(since)
         rows = rows[(rows["time"] > after).to_numpy()].reset_index(drop=True)
+        scored = score_frame(self.model, rows, threshold=self.threshold, explain=self.explain)
         warnings = [
-            (BUILTIN, w)
-            for w in score_frame(self.model, rows, threshold=self.threshold, explain=self.explain)
+            (BUILTIN, w) for w in on_faulty_element(scored, self.topology, self._mode_kinds)
         ]
         for plugin in self.plugins:
             warnings += [(plugin.name, w) for w in self._plugin_warnings(plugin, rows)]
@@ -300,6 +302,7 @@ class Forecaster:
                     "window_end": w.end.isoformat(),
                     "probability": max(float(doc["probability"]), round(w.confidence, 4)),
                     "warnings": int(doc["warnings"]) + 1,
+                    "raised_on": sorted({*doc.get("raised_on", ()), *w.raised_on}),
                     "updated_at": now.isoformat(),
                     **w.to_mda(),
                 }
@@ -345,6 +348,7 @@ class Forecaster:
             "window_start": w.start.isoformat(),
             "window_end": w.end.isoformat(),
             "warnings": 1,
+            "raised_on": list(w.raised_on),
             "source": source,
             "model": (
                 {
@@ -384,7 +388,9 @@ class Forecaster:
 
 def _service_loss_onsets(wide: pd.DataFrame, topology: Topology) -> dict[str, list[pd.Timestamp]]:
     """Per element, the times service loss (a cell's availability < 50 %) started on it or
-    on a cell it feeds: the model's target."""
+    on a cell it feeds. The model's target counts a cell's loss only for the element at
+    fault (:func:`twinrca.predict.scenario.target_events`), which a live network does not
+    label: here every element above the cell is credited."""
     if "availability" not in wide.columns or wide.empty:
         return {}
     sub = wide[["time", "element", "availability"]].sort_values(["element", "time"])

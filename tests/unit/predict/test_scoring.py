@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import numpy as np
 import pandas as pd
 
@@ -83,3 +85,38 @@ def test_model_matrix_aligns_columns_and_fills_absent_event_types(trained) -> No
     kpi_col = next(c for c in ds.names if c.endswith("__last"))
     with pytest.raises(ModelError):
         ev.model.matrix(frame.drop(columns=[kpi_col]))
+
+
+def test_warnings_move_to_the_element_their_mode_is_a_fault_of() -> None:
+    from datetime import datetime
+
+    from twinrca.core.topology import ElementKind
+    from twinrca.predict.scoring import FaultWarning, on_faulty_element
+    from twinrca.twin_replay import generate_topology
+
+    topo = generate_topology(12, seed=1)
+    site = topo.ids(ElementKind.SITE)[0]
+    cells = sorted(c for c in topo.descendants(site) if c in set(topo.ids(ElementKind.CELL)))
+    other = next(c for c in topo.ids(ElementKind.CELL) if c not in topo.descendants(site))
+    t0 = datetime(2024, 6, 3, 10, tzinfo=UTC)
+    t1 = datetime(2024, 6, 3, 11, tzinfo=UTC)
+
+    def warn(element: str, mode: str, p: float) -> FaultWarning:
+        return FaultWarning(element, mode, t0, t1, p, 60.0)
+
+    kinds = {"LEAK": ElementKind.SITE, "CELLMODE": ElementKind.CELL}
+    got = on_faulty_element(
+        [warn(c, "LEAK", 0.5 + i / 10) for i, c in enumerate(cells[:2])]
+        + [warn(other, "CELLMODE", 0.9), warn(site, "UNKNOWN-MODE", 0.7)],
+        topo,
+        kinds,
+    )
+    by = {(w.element, w.failure_mode): w for w in got}
+    assert len(got) == 3  # the two cells' site warning is one
+    leak = by[(site, "LEAK")]
+    assert leak.confidence == 0.6 and leak.raised_on == tuple(cells[:2])
+    assert by[(other, "CELLMODE")].raised_on == ()  # already on its kind
+    assert by[(site, "UNKNOWN-MODE")].raised_on == ()  # no kind known: stays
+    # a different window is another warning
+    later = FaultWarning(cells[0], "LEAK", t1, t1.replace(hour=12), 0.8, 60.0)
+    assert len(on_faulty_element([warn(cells[0], "LEAK", 0.5), later], topo, kinds)) == 2
