@@ -61,8 +61,12 @@ def _bin(n: int, edges: Sequence[int]) -> str:
 
 def incident_features(ev: IncidentEvidence, best: tuple[float, float]) -> dict[str, float]:
     """Incident-level features; ``best``: (score, posterior) of the diagnoser's top
-    hypothesis."""
+    hypothesis. While the incident's KPIs have not arrived (:attr:`IncidentEvidence.
+    kpis_pending`: a live incident judged on its first alarms) the KPI features are left
+    out rather than read as "no KPI degraded": a crash whose cells' counters are a
+    reporting period away is no busy-hour alarm."""
     a, k = ev.alarms, ev.anomalies
+    pending = ev.kpis_pending
     out: dict[str, float] = {}
     out["trigger=kpi" if a.empty else "trigger=alarms"] = 1.0
     out[f"alarms{_bin(len(a), (1, 3, 9))}"] = 1.0
@@ -79,9 +83,11 @@ def incident_features(ev: IncidentEvidence, best: tuple[float, float]) -> dict[s
         out[f"max_severity={order[top]}"] = 1.0
         qos = a["probable_cause"].astype(str).eq("thresholdCrossed").mean()
         out["threshold_alarm_share"] = float(qos)
-        out[f"own_degraded{_bin(_corroborating(a, k), (0, 1, 3))}"] = 1.0
-    out[f"anomalies{_bin(len(k), (0, 3, 12))}"] = 1.0
-    if len(k):
+        if not pending:
+            out[f"own_degraded{_bin(_corroborating(a, k), (0, 1, 3))}"] = 1.0
+    if not pending:
+        out[f"anomalies{_bin(len(k), (0, 3, 12))}"] = 1.0
+    if len(k) and not pending:
         d = np.where(k["direction"].to_numpy() > 0, "up", "down")
         for name in set(k["measurement"].astype(str).to_numpy() + ":" + d):
             out[f"kpi={name}"] = 1.0

@@ -61,11 +61,25 @@ _ANOMALY_COLUMNS = [
 class IncidentEvidence:
     """What was observed: the incident's alarms (``managed_object``, ``probable_cause``,
     ``specific_problem``, ``event_time``) and KPI anomalies (``managed_object``,
-    ``measurement``, ``direction``), and the candidate elements to rank."""
+    ``measurement``, ``direction``), and the candidate elements to rank.
+    ``kpis_until``: the end of the newest reporting period seen when the evidence was
+    gathered (None: not known); while it is not after the first alarm, no KPI of the
+    incident's time has arrived yet and the anomalies say nothing
+    (:attr:`kpis_pending`)."""
 
     alarms: pd.DataFrame
     anomalies: pd.DataFrame
     candidates: tuple[str, ...]
+    kpis_until: pd.Timestamp | None = None
+
+    @property
+    def kpis_pending(self) -> bool:
+        """Whether the KPIs of the alarms' time have not arrived yet: a live incident
+        judged on its first alarms, before the reporting period they fall in has closed."""
+        if self.kpis_until is None or self.alarms.empty:
+            return False
+        first = pd.to_datetime(self.alarms["event_time"], utc=True).min()
+        return bool(pd.Timestamp(self.kpis_until) <= first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +136,11 @@ def detect_incidents(
     margin = pd.Timedelta(seconds=margin_s)
     out, covered = [], list(covered)
     cleared = clear_times(alarms)
+    kpis_until = (
+        pd.to_datetime(kpis["period_end"], utc=True).max()
+        if kpis is not None and len(kpis)
+        else None
+    )
     for g in groups:
         cands = candidate_elements(g, topology)
         rows = alarms.loc[list(g.rows)]
@@ -129,7 +148,8 @@ def detect_incidents(
         an = _attached(
             anomalies, scope, pd.Timestamp(g.start) - margin, pd.Timestamp(g.end) + margin
         )
-        out.append(DetectedIncident(g, rows, IncidentEvidence(rows, an, tuple(cands))))
+        evidence = IncidentEvidence(rows, an, tuple(cands), kpis_until)
+        out.append(DetectedIncident(g, rows, evidence))
         ends = [cleared.get(str(a)) for a in rows["alarm_id"]]
         done = [e for e in ends if e is not None]
         # until its alarms have all cleared (for ever while one is raised)

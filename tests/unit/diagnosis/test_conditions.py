@@ -186,3 +186,25 @@ def test_a_fault_on_the_same_element_is_diagnosed_and_pages(
     assert "condition" not in {h["state"] for h in doc.history}
     assert doc.state is IncidentState.RESOLVED
     assert len(store.outbox_claim(100)) == 3  # the resolution, one per subscription
+
+
+def test_kpi_features_wait_for_the_kpis_of_the_alarms_time(topo: Topology) -> None:
+    """A live incident judged on its first alarms, before the reporting period they fall
+    in has closed, has no KPI evidence yet: "no KPI degraded" is not read into it."""
+    from dataclasses import replace
+
+    from twinrca.causal.conditions import incident_features
+
+    cell = topo.ids(ElementKind.CELL)[0]
+    ev = _evidence([_alarm("x", cell, T0 + pd.Timedelta(minutes=2), RU)])
+    kpi_keys = ("own_degraded", "anomalies")
+    done = incident_features(replace(ev, kpis_until=T0 + pd.Timedelta(minutes=15)), (0.0, 0.5))
+    assert {k for k in done if k.startswith(kpi_keys)} == {"own_degraded<=0", "anomalies<=0"}
+    for until in (T0, T0 + pd.Timedelta(minutes=2)):  # the period holding the alarm is open
+        early = replace(ev, kpis_until=until)
+        assert early.kpis_pending
+        f = incident_features(early, (0.0, 0.5))
+        assert not any(k.startswith(kpi_keys) for k in f)
+        assert f["alarm=RU fault"] == 1.0  # the alarm features stay
+    assert not ev.kpis_pending  # not known: a batch run holds every period
+    assert incident_features(ev, (0.0, 0.5)).keys() == done.keys()
