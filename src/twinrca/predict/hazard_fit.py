@@ -95,7 +95,7 @@ def fit_hazard(
         log.info(
             "hazard h=%s: %s run, %s positive rows of %s faults", ds.horizon_min, name, rows, faults
         )
-    x_ho = model_matrix(held_out.frame, train.names)
+    x_ho = model_matrix(held_out.frame, train.names, dtype=held_out.dtype)
     booster = train_booster(
         train.x, y_tr, x_ho, y_ho, n_classes=2, seed=seed, config=config, feature_names=train.names
     )

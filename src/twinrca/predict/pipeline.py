@@ -52,8 +52,15 @@ class Dataset:
     schema: dict[str, str]
 
     @property
+    def dtype(self) -> type[np.floating]:
+        """float32 when every feature column is (pooled runs, :func:`pool_runs`), else
+        float64: the matrices of these rows keep the values and need no wider copy."""
+        narrow = all(self.frame[c].dtype == np.float32 for c in self.names)
+        return np.float32 if narrow and self.names else np.float64
+
+    @property
     def x(self) -> np.ndarray:
-        return np.ascontiguousarray(self.frame[self.names].to_numpy(np.float64))
+        return np.ascontiguousarray(self.frame[self.names].to_numpy(self.dtype))
 
 
 def prepare(
@@ -132,7 +139,7 @@ def pool_runs(runs: Sequence[Dataset]) -> Dataset:
     frames, fids, offset = [], [], 0
     for r in runs:
         block = pd.DataFrame(
-            model_matrix(r.frame, first.names).astype(np.float32), columns=first.names
+            model_matrix(r.frame, first.names, dtype=np.float32), columns=first.names
         )
         keys = r.frame[["time", "element"]].reset_index(drop=True)
         frames.append(pd.concat([keys, block], axis=1))
