@@ -62,7 +62,8 @@ def _bin(n: int, edges: Sequence[int]) -> str:
 def incident_features(ev: IncidentEvidence, best: tuple[float, float]) -> dict[str, float]:
     """Incident-level features; ``best``: (score, posterior) of the diagnoser's top
     hypothesis. While the incident's KPIs have not arrived (:attr:`IncidentEvidence.
-    kpis_pending`: a live incident judged on its first alarms) the KPI features are left
+    kpis_pending`: a live incident judged on its first alarms, or a service still warming
+    up, whose KPIs have no baseline yet) the KPI features are left
     out rather than read as "no KPI degraded": a crash whose cells' counters are a
     reporting period away is no busy-hour alarm."""
     a, k = ev.alarms, ev.anomalies

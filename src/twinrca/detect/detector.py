@@ -65,18 +65,26 @@ class IncidentEvidence:
     ``kpis_until``: the end of the newest reporting period seen when the evidence was
     gathered (None: not known); while it is not after the first alarm, no KPI of the
     incident's time has arrived yet and the anomalies say nothing
-    (:attr:`kpis_pending`)."""
+    (:attr:`kpis_pending`). ``kpi_baseline``: False when the anomalies were scored
+    against a baseline fitted on the short window itself (a service warming up): the
+    fault is part of that fit, its KPIs look normal, and they say nothing either."""
 
     alarms: pd.DataFrame
     anomalies: pd.DataFrame
     candidates: tuple[str, ...]
     kpis_until: pd.Timestamp | None = None
+    kpi_baseline: bool = True
 
     @property
     def kpis_pending(self) -> bool:
-        """Whether the KPIs of the alarms' time have not arrived yet: a live incident
-        judged on its first alarms, before the reporting period they fall in has closed."""
-        if self.kpis_until is None or self.alarms.empty:
+        """Whether the incident has no KPI evidence yet: the KPIs of the alarms' time have
+        not arrived (a live incident judged on its first alarms, before the reporting
+        period they fall in has closed), or no baseline to judge them against exists."""
+        if self.alarms.empty:
+            return False
+        if not self.kpi_baseline:
+            return True
+        if self.kpis_until is None:
             return False
         first = pd.to_datetime(self.alarms["event_time"], utc=True).min()
         return bool(pd.Timestamp(self.kpis_until) <= first)
@@ -113,12 +121,15 @@ def detect_incidents(
     covered: Sequence[Coverage] = (),
     kpi_min_periods: int = KPI_MIN_PERIODS,
     kpi_quiet_periods: int = KPI_QUIET_PERIODS,
+    kpi_baseline: bool = True,
 ) -> list[DetectedIncident]:
     """Group ``alarms`` into incidents and attach the KPI anomalies of each incident's
     elements: ``anomalies`` when given, else ``kpis`` scored against ``baseline`` (fitted
     on ``kpis`` when not given). With ``silent``, also open KPI-triggered incidents for
     the sustained anomalies no alarm group covers (after the alarm incidents);
-    ``covered``: the reach of alarm incidents opened before the window (still open)."""
+    ``covered``: the reach of alarm incidents opened before the window (still open);
+    ``kpi_baseline``: False when ``baseline`` is a fit on this short window itself (the
+    alarm incidents' KPI evidence is then unknown, :attr:`IncidentEvidence.kpis_pending`)."""
     alarms = alarms.reset_index(drop=True)
     if alarms.empty and not set(ALARM_COLUMNS) <= set(alarms.columns):
         alarms = pd.DataFrame(columns=list(ALARM_COLUMNS))
@@ -148,7 +159,7 @@ def detect_incidents(
         an = _attached(
             anomalies, scope, pd.Timestamp(g.start) - margin, pd.Timestamp(g.end) + margin
         )
-        evidence = IncidentEvidence(rows, an, tuple(cands), kpis_until)
+        evidence = IncidentEvidence(rows, an, tuple(cands), kpis_until, kpi_baseline)
         out.append(DetectedIncident(g, rows, evidence))
         ends = [cleared.get(str(a)) for a in rows["alarm_id"]]
         done = [e for e in ends if e is not None]
@@ -278,7 +289,9 @@ def detect_window(
     """The incidents of a window of alarms and KPIs. Silent faults need a baseline the
     anomaly is not part of: ``baseline`` given (fitted on the history), or one fitted
     here on at least :data:`SILENT_MIN_SPAN` of ``kpis``; ``covered`` (called only then):
-    the reach of the unresolved alarm incidents opened before the window."""
+    the reach of the unresolved alarm incidents opened before the window. Without such a
+    baseline (a service warming up) the alarm incidents' KPI anomalies are kept for the
+    diagnoser but the condition verdict does not read "no KPI degraded" from them."""
     silent = baseline is not None or _span(kpis) >= SILENT_MIN_SPAN
     if baseline is None:
         baseline = SeasonalBaseline.fit(kpis) if len(kpis) else None
@@ -289,6 +302,7 @@ def detect_window(
         baseline=baseline,
         silent=silent,
         covered=list(covered()) if silent else [],
+        kpi_baseline=silent,
     )
     return Detection(detected, silent)
 

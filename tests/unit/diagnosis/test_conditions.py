@@ -208,3 +208,38 @@ def test_kpi_features_wait_for_the_kpis_of_the_alarms_time(topo: Topology) -> No
         assert f["alarm=RU fault"] == 1.0  # the alarm features stay
     assert not ev.kpis_pending  # not known: a batch run holds every period
     assert incident_features(ev, (0.0, 0.5)).keys() == done.keys()
+
+
+def _kpi_rows(cell: str, hours: float) -> pd.DataFrame:
+    """Flat 15-minute PRB rows of ``cell`` for ``hours`` up to T0 + 1 h."""
+    ends = pd.date_range(end=T0 + pd.Timedelta(hours=1), periods=int(hours * 4), freq="15min")
+    return pd.DataFrame(
+        {
+            "managed_object": cell,
+            "measurement": "prb_dl",
+            "value": 40.0 + (ends.hour.to_numpy() % 3),
+            "period_end": ends,
+            "granularity_s": 900,
+            "suspect": False,
+        }
+    )
+
+
+def test_kpi_features_wait_for_a_baseline(topo: Topology) -> None:
+    """A service warming up scores KPIs against a fit of the short window itself, the
+    fault inside it: its anomalies are kept for the diagnoser, but the condition verdict
+    does not read "no KPI degraded" from them; with two days of history it does."""
+    from twinrca.causal.conditions import incident_features
+    from twinrca.detect.detector import detect_window
+
+    cell = topo.ids(ElementKind.CELL)[0]
+    alarms = _frame([_alarm("x", cell, T0 + pd.Timedelta(minutes=2), RU)])
+    kpi_keys = ("own_degraded", "anomalies")
+    for hours, known in ((6.0, False), (50.0, True)):
+        det = detect_window(alarms, _kpi_rows(cell, hours), topo)
+        (inc,) = [d for d in det.incidents if d.trigger == "alarms"]
+        assert inc.evidence.kpi_baseline is known and det.silent is known
+        assert inc.evidence.kpis_pending is not known
+        f = incident_features(inc.evidence, (0.0, 0.5))
+        assert any(k.startswith(kpi_keys) for k in f) is known
+        assert f["alarm=RU fault"] == 1.0
